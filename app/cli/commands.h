@@ -1,0 +1,10 @@
+// Subcommands of `fan` registered by their own translation units.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace fan::cli {
+
+// `fan bench speed`: stage-1 and stage-2 step throughput.
+void add_bench_commands(CLI::App& app);
+
+}  // namespace fan::cli

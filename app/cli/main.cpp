@@ -1,0 +1,105 @@
+// `fan`: the command-line front end — runs, resumes, evaluations, data.
+#include "commands.h"
+#include "data_commands.h"
+#include "progress.h"
+
+#include "core/io/config.h"
+#include "core/train/experiment.h"
+#include "core/util/error.h"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <iostream>
+
+namespace {
+
+fan::train::StopToken* g_stop = nullptr;
+
+// Ctrl-C asks the loop to stop at the next step; it writes a checkpoint first.
+void on_interrupt(int) {
+  if (g_stop != nullptr) g_stop->request_stop();
+}
+
+int run_experiment(fan::train::Experiment& experiment, bool quiet) {
+  fan::cli::ConsoleSink console(quiet);
+  fan::train::StopToken stop;
+  g_stop = &stop;
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  std::cerr << "run directory: " << experiment.run_directory().path().string() << "\n";
+  const auto results = experiment.run(&console, &stop);
+  g_stop = nullptr;
+  // The last line is results.json on one line, for scripts.
+  std::cout << results.dump() << std::endl;
+  return results.value("status", "") == "finished" ? 0 : 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"FAN Workbench: unsupervised domain adaptation with Factorized Adversarial Networks"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(FAN_VERSION));
+
+  std::string project, out, run_dir;
+  std::vector<std::string> overrides;
+  int64_t seed = -1;
+  bool quiet = false;
+  auto* run = app.add_subcommand("run", "Run an experiment (stage 1, then adaptation) from a project file");
+  run->add_option("project", project, "Project file (projects/*.json)")->required()->check(CLI::ExistingFile);
+  run->add_option("--out", out, "Run directory (default: runs/<name>-<time>)");
+  run->add_option("--seed", seed, "Seed (overrides the project's)");
+  run->add_option("--set", overrides, "Override a config field: key.path=value (repeatable)");
+  run->add_flag("--quiet", quiet, "No progress output");
+  run->callback([&] {
+    if (seed >= 0) overrides.push_back("seed=" + std::to_string(seed));
+    auto config = fan::io::ExperimentConfig::load(project, overrides);
+    const auto dir = out.empty() ? fan::io::RunDirectory::default_for(config.name) : std::filesystem::path(out);
+    fan::train::Experiment experiment(config, dir);
+    const int rc = run_experiment(experiment, quiet);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+
+  auto* resume = app.add_subcommand("resume", "Continue a run from its last checkpoint");
+  resume->add_option("run_dir", run_dir, "Run directory")->required();
+  resume->add_flag("--quiet", quiet, "No progress output");
+  resume->callback([&] {
+    auto experiment = fan::train::Experiment::resume(run_dir);
+    const int rc = run_experiment(*experiment, quiet);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+
+  auto* eval = app.add_subcommand("eval", "Evaluate a run's checkpoint on the target test set");
+  eval->add_option("run_dir", run_dir, "Run directory")->required();
+  eval->callback([&] {
+    auto experiment = fan::train::Experiment::resume(run_dir);
+    std::cout << experiment->evaluate_saved().dump(2) << std::endl;
+  });
+
+  auto* config = app.add_subcommand("config", "Check a project file and print it with every default filled in");
+  config->add_option("project", project, "Project file")->required()->check(CLI::ExistingFile);
+  config->add_option("--set", overrides, "Override a config field: key.path=value (repeatable)");
+  config->callback([&] {
+    std::cout << fan::io::ExperimentConfig::load(project, overrides).resolved.dump(2) << std::endl;
+  });
+
+  fan::cli::add_data_commands(app);
+  fan::cli::add_bench_commands(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const fan::Error& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "error (LibTorch): " << e.what_without_backtrace() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,20 @@
+# Third-party packages, all from Debian 12 (see scripts/setup).
+find_package(Torch REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(CURL REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(MATIO REQUIRED IMPORTED_TARGET matio)
+if(FAN_WITH_OPENCV)
+  find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
+endif()
+find_package(CLI11 REQUIRED)
+# Qt Test drives every test executable, including the core ones.
+if(FAN_BUILD_GUI)
+  find_package(Qt6 REQUIRED COMPONENTS Core Gui Widgets PrintSupport Test Concurrent)
+  # QCustomPlotQt6's config expects Qt6::PrintSupport to exist already.
+  find_package(QCustomPlotQt6 REQUIRED)
+else()
+  find_package(Qt6 COMPONENTS Core Test)
+endif()

@@ -1,0 +1,353 @@
+// Experiment configuration: schema, validation, typed view.
+#include "core/io/config.h"
+
+#include "core/util/error.h"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace fan::io {
+namespace {
+
+using nlohmann::json;
+
+FieldSpec field(std::string key, FieldType type, json def, std::string group, std::string unit,
+                std::string help) {
+  FieldSpec f;
+  f.key = std::move(key);
+  f.type = type;
+  f.default_value = std::move(def);
+  f.group = std::move(group);
+  f.unit = std::move(unit);
+  f.help = std::move(help);
+  return f;
+}
+FieldSpec ranged(FieldSpec f, double min, double max, bool min_exclusive = false) {
+  f.has_range = true;
+  f.min = min;
+  f.max = max;
+  f.min_exclusive = min_exclusive;
+  return f;
+}
+FieldSpec choice(FieldSpec f, std::vector<std::string> choices) {
+  f.choices = std::move(choices);
+  return f;
+}
+FieldSpec unlocked(FieldSpec f) {
+  f.locked_during_run = false;
+  return f;
+}
+
+const std::vector<std::string> kDatasets = {"mnist", "usps", "svhn", "mnistm", "folder"};
+const std::vector<std::string> kProtocols = {"full", "sampled", "fraction"};
+
+void add_domain(std::vector<FieldSpec>& s, const std::string& side, const std::string& dataset,
+                const std::string& protocol, int64_t samples) {
+  const std::string g = "data";
+  s.push_back(choice(field(side + ".dataset", FieldType::kString, dataset, g, "",
+                           "Dataset of the " + side + " domain"), kDatasets));
+  s.push_back(field(side + ".folder", FieldType::kString, "", g, "directory",
+                    "Image-folder root (one sub-folder per class) when dataset is \"folder\""));
+  s.push_back(choice(field(side + ".protocol", FieldType::kString, protocol, g, "",
+                           "full: all training images; sampled: `samples` random ones; "
+                           "fraction: a per-class fraction"), kProtocols));
+  s.push_back(ranged(field(side + ".samples", FieldType::kInt, samples, g, "images",
+                           "Training images drawn by the sampled protocol"), 1, 1e7));
+  s.push_back(ranged(field(side + ".fraction", FieldType::kNumber, 1.0, g, "",
+                           "Per-class fraction of the training set (fraction protocol)"), 0, 1, true));
+}
+
+std::vector<FieldSpec> make_schema() {
+  std::vector<FieldSpec> s;
+  s.push_back(unlocked(field("name", FieldType::kString, "experiment", "run", "", "Experiment name")));
+  add_domain(s, "source", "mnist", "sampled", 2000);
+  add_domain(s, "target", "usps", "sampled", 1800);
+  s.push_back(choice(field("data.channels", FieldType::kInt, 1, "data", "channels",
+                           "1: RGB→grey; 3: grey→RGB"), {"1", "3"}));
+  s.push_back(ranged(field("data.image_size", FieldType::kInt, 28, "data", "pixels",
+                           "Side of the common square image format"), 16, 512));
+  s.push_back(choice(field("data.framing", FieldType::kString, "mnist", "data", "",
+                           "Small digits (USPS): \"mnist\" = into a 20×20 box centred in 28×28, "
+                           "\"stretch\" = resized straight to 28×28"), {"mnist", "stretch"}));
+  s.push_back(field("data.root", FieldType::kString, "", "data", "directory",
+                    "Data root; empty: $FAN_DATA, else the per-user cache"));
+  s.push_back(choice(field("model.variant", FieldType::kString, "full", "model", "",
+                           "full (FAN), concatenation, separation, joint, adda"),
+                     {"full", "concatenation", "separation", "joint", "adda"}));
+  s.push_back(ranged(field("model.latent_dim", FieldType::kInt, 100, "model", "units",
+                           "|h|, the encoder's output"), 2, 65536));
+  s.push_back(ranged(field("model.domain_specific_dim", FieldType::kInt, 50, "model", "units",
+                           "|hd|; |ht| = latent_dim − domain_specific_dim"), 1, 65535));
+  s.push_back(ranged(field("model.discriminator_hidden", FieldType::kInt, 500, "model", "units",
+                           "Width of the discriminator's two hidden layers"), 1, 65536));
+  s.push_back(field("model.discriminator_batch_norm", FieldType::kBool, true, "model", "",
+                    "Batch norm after the discriminator's hidden layers"));
+  s.push_back(ranged(field("loss.alpha", FieldType::kNumber, 2.0, "losses", "", "Weight of Lc (stage 1)"), 0, 1e6));
+  s.push_back(ranged(field("loss.beta", FieldType::kNumber, 1.0, "losses", "", "Weight of Lm (stage 1)"), 0, 1e6));
+  s.push_back(ranged(field("loss.mu", FieldType::kNumber, 2.0, "losses", "", "Weight of L_advD (discriminator)"), 0, 1e6, true));
+  s.push_back(ranged(field("loss.nu", FieldType::kNumber, 1.0, "losses", "", "Weight of L_advM (target network)"), 0, 1e6));
+  s.push_back(field("loss.target_mutual_information", FieldType::kBool, false, "losses", "",
+                    "Also apply β·Lm to the target network in stage 2 (the paper saw no gain)"));
+  s.push_back(ranged(field("stage1.epochs", FieldType::kInt, 20, "stage 1", "epochs",
+                           "Passes over the source training set"), 0, 100000));
+  s.push_back(ranged(field("stage1.batch_size", FieldType::kInt, 128, "stage 1", "images", "Mini-batch size"), 1, 65536));
+  s.push_back(ranged(field("stage1.lr", FieldType::kNumber, 2e-4, "stage 1", "", "Adam learning rate"), 0, 10, true));
+  s.push_back(ranged(field("stage1.beta1", FieldType::kNumber, 0.5, "stage 1", "", "Adam β1"), 0, 1));
+  s.push_back(ranged(field("stage1.beta2", FieldType::kNumber, 0.999, "stage 1", "", "Adam β2"), 0, 1));
+  s.push_back(ranged(field("stage2.iterations", FieldType::kInt, 3000, "stage 2", "steps",
+                           "Adaptation iterations"), 0, 10000000));
+  s.push_back(ranged(field("stage2.batch_size", FieldType::kInt, 128, "stage 2", "images/domain",
+                           "Mini-batch size per domain"), 1, 65536));
+  s.push_back(ranged(field("stage2.lr", FieldType::kNumber, 2e-4, "stage 2", "", "Adam learning rate of the target network"), 0, 10, true));
+  s.push_back(ranged(field("stage2.discriminator_lr", FieldType::kNumber, 2e-4, "stage 2", "", "Adam learning rate of the discriminator"), 0, 10, true));
+  s.push_back(ranged(field("stage2.beta1", FieldType::kNumber, 0.5, "stage 2", "", "Adam β1"), 0, 1));
+  s.push_back(ranged(field("stage2.beta2", FieldType::kNumber, 0.999, "stage 2", "", "Adam β2"), 0, 1));
+  s.push_back(unlocked(ranged(field("eval.every", FieldType::kInt, 500, "run", "steps",
+                                    "Evaluate on the target test set every N adaptation steps (0: at the end only)"), 0, 1e9)));
+  s.push_back(ranged(field("eval.batch_size", FieldType::kInt, 1000, "run", "images", "Batch size for evaluation"), 1, 1e6));
+  s.push_back(unlocked(ranged(field("run.log_every", FieldType::kInt, 10, "run", "steps", "Log losses every N steps"), 1, 1e9)));
+  s.push_back(ranged(field("run.checkpoint_every", FieldType::kInt, 500, "run", "steps",
+                           "Write a resumable checkpoint every N steps (and at each stage's end)"), 1, 1e9));
+  s.push_back(unlocked(ranged(field("run.preview_every", FieldType::kInt, 250, "run", "steps",
+                                    "Refresh the reconstruction previews every N steps (0: never)"), 0, 1e9)));
+  s.push_back(ranged(field("seed", FieldType::kInt, 0, "run", "", "Fixes sampling, shuffling and initialisation"), 0, 4294967295.0));
+  s.push_back(field("device", FieldType::kString, "cpu", "run", "", "cpu, cuda, cuda:N or auto"));
+  s.push_back(ranged(field("threads", FieldType::kInt, 0, "run", "threads", "Intra-op CPU threads (0: all cores)"), 0, 1024));
+  return s;
+}
+
+std::string type_name(FieldType type) {
+  switch (type) {
+    case FieldType::kInt: return "an integer";
+    case FieldType::kNumber: return "a number";
+    case FieldType::kString: return "a string";
+    case FieldType::kBool: return "true or false";
+  }
+  return "a value";
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out;
+}
+
+std::string format_number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// Collects dotted leaf keys of `config`, recursing into objects.
+void leaf_keys(const json& config, const std::string& prefix, std::vector<std::string>& out) {
+  for (auto it = config.begin(); it != config.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (it->is_object()) leaf_keys(*it, key, out);
+    else out.push_back(key);
+  }
+}
+
+}  // namespace
+
+const std::vector<FieldSpec>& config_schema() {
+  static const std::vector<FieldSpec> schema = make_schema();
+  return schema;
+}
+
+const FieldSpec* find_field(const std::string& key) {
+  for (const auto& f : config_schema())
+    if (f.key == key) return &f;
+  return nullptr;
+}
+
+json get_path(const json& config, const std::string& key) {
+  const json* node = &config;
+  std::stringstream ss(key);
+  std::string part;
+  while (std::getline(ss, part, '.')) {
+    if (!node->is_object() || !node->contains(part)) return json();
+    node = &(*node)[part];
+  }
+  return *node;
+}
+
+void set_path(json& config, const std::string& key, const json& value) {
+  json* node = &config;
+  std::stringstream ss(key);
+  std::string part;
+  std::vector<std::string> parts;
+  while (std::getline(ss, part, '.')) parts.push_back(part);
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (!node->contains(parts[i]) || !(*node)[parts[i]].is_object()) (*node)[parts[i]] = json::object();
+    node = &(*node)[parts[i]];
+  }
+  (*node)[parts.back()] = value;
+}
+
+std::string check_field(const FieldSpec& f, const json& value) {
+  bool type_ok = false;
+  switch (f.type) {
+    case FieldType::kInt:
+      type_ok = value.is_number_integer() ||
+                (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>() &&
+                 std::isfinite(value.get<double>()));
+      break;
+    case FieldType::kNumber: type_ok = value.is_number() && std::isfinite(value.get<double>()); break;
+    case FieldType::kString: type_ok = value.is_string(); break;
+    case FieldType::kBool: type_ok = value.is_boolean(); break;
+  }
+  if (!type_ok) return "expected " + type_name(f.type) + ", got " + value.dump();
+  if (!f.choices.empty()) {
+    const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    if (std::find(f.choices.begin(), f.choices.end(), text) == f.choices.end())
+      return "expected one of " + join(f.choices) + ", got " + value.dump();
+  }
+  if (f.has_range) {
+    const double v = value.get<double>();
+    const bool low_bad = f.min_exclusive ? v <= f.min : v < f.min;
+    if (low_bad || v > f.max) {
+      return "expected a value in " + std::string(f.min_exclusive ? "(" : "[") + format_number(f.min) +
+             ", " + format_number(f.max) + "], got " + value.dump();
+    }
+  }
+  if (f.key == "device") {
+    const auto d = value.get<std::string>();
+    const bool ok = d == "cpu" || d == "cuda" || d == "auto" ||
+                    (d.rfind("cuda:", 0) == 0 && d.size() > 5 &&
+                     d.find_first_not_of("0123456789", 5) == std::string::npos);
+    if (!ok) return "expected cpu, cuda, cuda:N or auto, got " + value.dump();
+  }
+  return {};
+}
+
+json validate_config(const json& config, const std::string& origin) {
+  if (!config.is_object()) throw Error(origin + ": expected a JSON object at the top level");
+  std::vector<std::string> keys;
+  leaf_keys(config, "", keys);
+  for (const auto& key : keys) {
+    if (find_field(key) == nullptr) {
+      std::vector<std::string> allowed;
+      const auto dot = key.rfind('.');
+      const std::string prefix = dot == std::string::npos ? "" : key.substr(0, dot + 1);
+      for (const auto& f : config_schema())
+        if (f.key.rfind(prefix, 0) == 0) allowed.push_back(f.key);
+      throw Error(origin + ": unknown key \"" + key + "\"; allowed keys here: " + join(allowed));
+    }
+  }
+  json out = json::object();
+  for (const auto& f : config_schema()) {
+    json value = get_path(config, f.key);
+    if (value.is_null()) value = f.default_value;
+    const std::string problem = check_field(f, value);
+    if (!problem.empty()) throw Error(origin + ": " + f.key + ": " + problem);
+    if (f.type == FieldType::kInt) value = static_cast<int64_t>(value.get<double>());
+    set_path(out, f.key, value);
+  }
+  // Rules across fields.
+  const auto variant = get_path(out, "model.variant").get<std::string>();
+  const auto latent = get_path(out, "model.latent_dim").get<int64_t>();
+  const auto ds = get_path(out, "model.domain_specific_dim").get<int64_t>();
+  if (ds >= latent && variant != "joint" && variant != "adda")
+    throw Error(origin + ": model.domain_specific_dim: must be below model.latent_dim (" +
+                std::to_string(latent) + "), got " + std::to_string(ds));
+  if (variant == "full" && latent != 2 * ds)
+    throw Error(origin + ": model.domain_specific_dim: the full variant's Lm needs |hd| = |ht|, so " +
+                std::to_string(latent / 2) + " for latent_dim " + std::to_string(latent) + ", got " +
+                std::to_string(ds));
+  for (const std::string side : {"source", "target"}) {
+    if (get_path(out, side + ".dataset") == "folder" && get_path(out, side + ".folder").get<std::string>().empty())
+      throw Error(origin + ": " + side + ".folder: a directory is required when " + side +
+                  ".dataset is \"folder\"");
+  }
+  return out;
+}
+
+void apply_override(json& config, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw Error("--set: expected key.path=value, got \"" + assignment + "\"");
+  const std::string key = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+  if (find_field(key) == nullptr) {
+    std::vector<std::string> all;
+    for (const auto& f : config_schema()) all.push_back(f.key);
+    throw Error("--set: unknown key \"" + key + "\"; known keys: " + join(all));
+  }
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded() || find_field(key)->type == FieldType::kString) value = text;
+  set_path(config, key, value);
+}
+
+json read_json_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path.string() + ": cannot open the file");
+  try {
+    return json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
+ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string& origin) {
+  const json j = validate_config(raw, origin);
+  ExperimentConfig c;
+  c.resolved = j;
+  c.name = j["name"];
+  auto domain = [&](const json& d) {
+    data::DomainSpec spec;
+    spec.dataset = d["dataset"];
+    spec.folder = d["folder"];
+    spec.protocol = data::parse_protocol(d["protocol"]);
+    spec.samples = d["samples"];
+    spec.fraction = d["fraction"];
+    return spec;
+  };
+  c.source = domain(j["source"]);
+  c.target = domain(j["target"]);
+  c.preprocess.channels = j["data"]["channels"];
+  c.preprocess.size = j["data"]["image_size"];
+  c.preprocess.framing = j["data"]["framing"];
+  c.data_root = j["data"]["root"];
+  c.variant = models::parse_variant(j["model"]["variant"]);
+  c.latent_dim = j["model"]["latent_dim"];
+  c.domain_specific_dim = j["model"]["domain_specific_dim"];
+  c.discriminator_hidden = j["model"]["discriminator_hidden"];
+  c.discriminator_batch_norm = j["model"]["discriminator_batch_norm"];
+  c.alpha = j["loss"]["alpha"];
+  c.beta = j["loss"]["beta"];
+  c.mu = j["loss"]["mu"];
+  c.nu = j["loss"]["nu"];
+  c.target_mutual_information = j["loss"]["target_mutual_information"];
+  c.stage1_epochs = j["stage1"]["epochs"];
+  c.stage1_batch_size = j["stage1"]["batch_size"];
+  c.stage1_lr = j["stage1"]["lr"];
+  c.stage1_beta1 = j["stage1"]["beta1"];
+  c.stage1_beta2 = j["stage1"]["beta2"];
+  c.stage2_iterations = j["stage2"]["iterations"];
+  c.stage2_batch_size = j["stage2"]["batch_size"];
+  c.stage2_lr = j["stage2"]["lr"];
+  c.stage2_discriminator_lr = j["stage2"]["discriminator_lr"];
+  c.stage2_beta1 = j["stage2"]["beta1"];
+  c.stage2_beta2 = j["stage2"]["beta2"];
+  c.eval_every = j["eval"]["every"];
+  c.eval_batch_size = j["eval"]["batch_size"];
+  c.log_every = j["run"]["log_every"];
+  c.checkpoint_every = j["run"]["checkpoint_every"];
+  c.preview_every = j["run"]["preview_every"];
+  c.seed = j["seed"];
+  c.device = j["device"];
+  c.threads = j["threads"];
+  return c;
+}
+
+ExperimentConfig ExperimentConfig::load(const std::filesystem::path& path,
+                                        const std::vector<std::string>& overrides) {
+  json raw = read_json_file(path);
+  if (!raw.is_object()) throw Error(path.string() + ": expected a JSON object at the top level");
+  for (const auto& o : overrides) apply_override(raw, o);
+  return from_json(raw, path.string());
+}
+
+}  // namespace fan::io

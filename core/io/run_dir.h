@@ -1,0 +1,58 @@
+// A run's directory: config.json, metrics.jsonl, checkpoint.pt, results.json.
+#pragma once
+#include "core/train/events.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace fan::io {
+
+class RunDirectory {
+ public:
+  explicit RunDirectory(std::filesystem::path path) : path_(std::move(path)) {}
+
+  // Makes the directory for a new run and writes config.json. Refuses a
+  // directory that already holds a run (resume it instead), and checks that
+  // it is writable before any training starts.
+  void create(const nlohmann::json& config) const;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path config_path() const { return path_ / "config.json"; }
+  std::filesystem::path metrics_path() const { return path_ / "metrics.jsonl"; }
+  std::filesystem::path checkpoint_path() const { return path_ / "checkpoint.pt"; }
+  std::filesystem::path results_path() const { return path_ / "results.json"; }
+
+  void write_results(const nlohmann::json& results) const;
+  nlohmann::json read_results() const;
+  // Every record of metrics.jsonl (a torn last line is ignored).
+  std::vector<nlohmann::json> read_metrics() const;
+
+  // A default directory for a new run: runs/<name>-<yyyymmdd-hhmmss>.
+  static std::filesystem::path default_for(const std::string& name, const std::filesystem::path& base = "runs");
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Appends one JSON line per logged step and evaluation to metrics.jsonl. The
+// line count goes into each checkpoint; resume truncates back to it, so the
+// file continues exactly as an uninterrupted run's would.
+class MetricsWriter : public train::EventSink {
+ public:
+  // Opens for append after keeping only the first `keep_lines` lines (all when < 0).
+  MetricsWriter(const std::filesystem::path& path, int64_t keep_lines = -1);
+  void on_step(const train::StepEvent& e) override;
+  void on_evaluation(const train::EvaluationEvent& e) override;
+  void on_stage(const train::StageEvent& e) override;
+  int64_t lines() const { return lines_; }
+
+ private:
+  void write(const nlohmann::json& record);
+  std::ofstream out_;
+  int64_t lines_ = 0;
+};
+
+}  // namespace fan::io

@@ -1,0 +1,106 @@
+// What training reports as it goes: plain value structs and the EventSink interface.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fan::train {
+
+struct StageEvent {
+  int stage = 1;            // 1: source training, 2: adaptation
+  std::string name;         // "source" | "adaptation"
+  int64_t total_steps = 0;  // steps the stage will run
+};
+
+struct StepEvent {
+  int stage = 1;
+  int64_t step = 0;  // 1-based within the stage
+  int64_t total_steps = 0;
+  int64_t epoch = 0;
+  std::map<std::string, double> losses;  // "Lc", "Lm", "Lr", "total", "L_advD", "L_advM"
+  std::map<std::string, double> learning_rates;
+  double images_per_second = 0;
+  double elapsed_seconds = 0;  // within the stage
+};
+
+struct EvaluationEvent {
+  int stage = 1;
+  int64_t step = 0;
+  std::string split;  // "target_test" | "source_test"
+  std::string network;  // "source" | "target"
+  double top1 = 0;
+  double top5 = 0;
+  std::vector<double> per_class;
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+};
+
+// An 8-bit image, row-major, channels interleaved (1 = grey, 3 = RGB).
+struct ImageBuffer {
+  int width = 0;
+  int height = 0;
+  int channels = 1;
+  std::vector<uint8_t> pixels;
+};
+
+struct PreviewEvent {
+  int stage = 1;
+  int64_t step = 0;
+  std::string domain;  // "source" | "target"
+  std::vector<ImageBuffer> originals;
+  std::vector<ImageBuffer> reconstructions;
+};
+
+// Receives events on the training thread; implementations forward them
+// (stdout, run directory, queued Qt signals). Every method has a no-op default.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void on_stage(const StageEvent&) {}
+  virtual void on_step(const StepEvent&) {}
+  virtual void on_evaluation(const EvaluationEvent&) {}
+  virtual void on_preview(const PreviewEvent&) {}
+  virtual void on_message(const std::string&) {}
+  virtual void on_error(const std::string&) {}
+  virtual void on_finished(const nlohmann::json& /*results*/) {}
+};
+
+// Fans events out to several sinks (null entries are skipped).
+class MultiSink : public EventSink {
+ public:
+  explicit MultiSink(std::vector<EventSink*> sinks) : sinks_(std::move(sinks)) {}
+  void on_stage(const StageEvent& e) override { each([&](EventSink* s) { s->on_stage(e); }); }
+  void on_step(const StepEvent& e) override { each([&](EventSink* s) { s->on_step(e); }); }
+  void on_evaluation(const EvaluationEvent& e) override { each([&](EventSink* s) { s->on_evaluation(e); }); }
+  void on_preview(const PreviewEvent& e) override { each([&](EventSink* s) { s->on_preview(e); }); }
+  void on_message(const std::string& m) override { each([&](EventSink* s) { s->on_message(m); }); }
+  void on_error(const std::string& m) override { each([&](EventSink* s) { s->on_error(m); }); }
+  void on_finished(const nlohmann::json& r) override { each([&](EventSink* s) { s->on_finished(r); }); }
+
+ private:
+  template <typename Fn>
+  void each(Fn fn) {
+    for (auto* sink : sinks_)
+      if (sink != nullptr) fn(sink);
+  }
+  std::vector<EventSink*> sinks_;
+};
+
+// Stop and pause requests from another thread, read by the loop every step.
+class StopToken {
+ public:
+  void request_stop() { stop_.store(true); }
+  void set_paused(bool paused) { paused_.store(paused); }
+  bool stop_requested() const { return stop_.load(); }
+  bool paused() const { return paused_.load(); }
+  void reset() { stop_.store(false); paused_.store(false); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> paused_{false};
+};
+
+}  // namespace fan::train

@@ -1,0 +1,473 @@
+// An experiment end to end.
+#include "core/train/experiment.h"
+
+#include "core/data/batcher.h"
+#include "core/io/checkpoint.h"
+#include "core/train/evaluation.h"
+#include "core/util/error.h"
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+namespace fan::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+// Images shown in the reconstruction previews (a fixed set: the first test images).
+constexpr int64_t kPreviewImages = 8;
+// Source-test evaluations spread over stage 1 (plus one at its end).
+constexpr int64_t kStage1Evaluations = 10;
+// Distinct seed streams for the things a run draws at random.
+constexpr uint64_t kTargetSampleSalt = 0x9E3779B97F4A7C15ULL;
+constexpr uint64_t kSourceBatchSalt = 0xBF58476D1CE4E5B9ULL;
+constexpr uint64_t kTargetBatchSalt = 0x94D049BB133111EBULL;
+constexpr uint64_t kStage2SourceBatchSalt = 0x2545F4914F6CDD1DULL;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+bool all_finite(const std::map<std::string, double>& losses) {
+  for (const auto& [name, value] : losses)
+    if (!std::isfinite(value)) return false;
+  return true;
+}
+
+ImageBuffer to_image(const torch::Tensor& chw) {
+  const auto t = (chw.detach().to(torch::kCPU).clamp(0, 1) * 255.0).round().to(torch::kUInt8)
+                     .permute({1, 2, 0}).contiguous();
+  ImageBuffer image;
+  image.height = static_cast<int>(t.size(0));
+  image.width = static_cast<int>(t.size(1));
+  image.channels = static_cast<int>(t.size(2));
+  image.pixels.assign(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel());
+  return image;
+}
+
+EvaluationEvent to_event(const Evaluation& e, int stage, int64_t step, const std::string& split,
+                         const std::string& network) {
+  EvaluationEvent event;
+  event.stage = stage;
+  event.step = step;
+  event.split = split;
+  event.network = network;
+  event.top1 = e.top1;
+  event.top5 = e.top5;
+  event.per_class = e.per_class;
+  event.confusion = e.confusion;
+  return event;
+}
+
+}  // namespace
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (!torch::cuda::is_available())
+    throw Error("device: \"" + name + "\" asked for, but this LibTorch build has no CUDA device "
+                "(use \"cpu\" or \"auto\", or build against a CUDA LibTorch)");
+  const torch::Device device(name);
+  if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count()))
+    throw Error("device: \"" + name + "\" does not exist; this machine has " +
+                std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+  return device;
+}
+
+int apply_threads(int64_t threads) {
+  const int n = threads > 0 ? static_cast<int>(threads)
+                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  torch::set_num_threads(n);
+  return n;
+}
+
+Experiment::Experiment(io::ExperimentConfig config, std::filesystem::path run_dir)
+    : config_(std::move(config)), run_dir_(std::move(run_dir)) {
+  run_dir_.create(config_.resolved);
+  state_ = {{"stage", 1}, {"step", 0}, {"metrics_lines", 0}};
+  metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), 0);
+}
+
+Experiment::Experiment(io::ExperimentConfig config, io::RunDirectory run_dir, json state)
+    : config_(std::move(config)), run_dir_(std::move(run_dir)), state_(std::move(state)) {
+  metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(),
+                                                 state_.value("metrics_lines", int64_t{0}));
+}
+
+std::unique_ptr<Experiment> Experiment::resume(const std::filesystem::path& dir) {
+  io::RunDirectory run_dir(dir);
+  if (!std::filesystem::is_directory(dir)) throw Error(dir.string() + ": no such run directory");
+  auto config = io::ExperimentConfig::from_json(io::read_json_file(run_dir.config_path()),
+                                                run_dir.config_path().string());
+  json state = {{"stage", 1}, {"step", 0}, {"metrics_lines", 0}};
+  if (std::filesystem::exists(run_dir.checkpoint_path()))
+    state = io::read_checkpoint_state(run_dir.checkpoint_path());
+  return std::unique_ptr<Experiment>(new Experiment(std::move(config), std::move(run_dir), std::move(state)));
+}
+
+void Experiment::load_data() {
+  if (data_loaded_) return;
+  const auto root = data::resolve_data_root(config_.data_root);
+  const auto seed = static_cast<uint64_t>(config_.seed);
+  source_ = data::load_domain(config_.source, config_.preprocess, root, seed);
+  target_ = data::load_domain(config_.target, config_.preprocess, root, seed ^ kTargetSampleSalt);
+  if (source_.train.num_classes != target_.train.num_classes)
+    throw Error("target.dataset: the domains have different class counts (" +
+                std::to_string(source_.train.num_classes) + " vs " + std::to_string(target_.train.num_classes) + ")");
+  for (auto* d : {&source_.train, &source_.test, &target_.train, &target_.test}) {
+    if (d->size() < 2) throw Error(d->name + ": needs at least two images, has " + std::to_string(d->size()));
+    d->images = d->images.to(device_);
+    d->labels = d->labels.to(device_);
+  }
+  data_loaded_ = true;
+}
+
+void Experiment::build_networks() {
+  torch::manual_seed(config_.seed);
+  models::FanNetOptions options;
+  options.variant = config_.variant;
+  options.in_channels = config_.preprocess.channels;
+  options.image_size = config_.preprocess.size;
+  options.num_classes = source_.train.num_classes;
+  options.latent_dim = config_.latent_dim;
+  options.domain_specific_dim = config_.domain_specific_dim;
+  source_net_ = models::FanNet(options);
+  target_net_ = models::FanNet(options);
+  discriminator_ = models::Discriminator(options.num_classes, config_.discriminator_hidden,
+                                         config_.discriminator_batch_norm);
+  source_net_->to(device_);
+  target_net_->to(device_);
+  discriminator_->to(device_);
+
+  SourceTrainerOptions s;
+  s.alpha = config_.alpha;
+  s.beta = config_.beta;
+  s.lr = config_.stage1_lr;
+  s.beta1 = config_.stage1_beta1;
+  s.beta2 = config_.stage1_beta2;
+  source_trainer_ = std::make_unique<SourceTrainer>(source_net_, s);
+}
+
+void Experiment::checkpoint() {
+  state_["metrics_lines"] = metrics_->lines();
+  io::ModuleMap modules = {{"source", source_net_.get()}};
+  io::OptimizerMap optimizers;
+  if (adapter_) {
+    modules["target"] = target_net_.get();
+    modules["discriminator"] = discriminator_.get();
+    optimizers["target"] = &adapter_->target_optimizer();
+    optimizers["discriminator"] = &adapter_->discriminator_optimizer();
+  } else {
+    optimizers["source"] = &source_trainer_->optimizer();
+  }
+  io::save_checkpoint(run_dir_.checkpoint_path(), modules, optimizers, state_);
+}
+
+bool Experiment::wait_while_paused(StopToken& stop) {
+  while (stop.paused() && !stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return stop.stop_requested();
+}
+
+void Experiment::preview(EventSink& sink, int stage, int64_t step, models::FanNet& net,
+                         const data::Dataset& data, const std::string& domain) {
+  if (!net->has_decoder()) return;
+  torch::NoGradGuard no_grad;
+  const bool was_training = net->is_training();
+  net->eval();
+  const auto images = data.images.narrow(0, 0, std::min(kPreviewImages, data.size()));
+  const auto reconstruction = net->forward(images).reconstruction;
+  net->train(was_training);
+  PreviewEvent event;
+  event.stage = stage;
+  event.step = step;
+  event.domain = domain;
+  for (int64_t i = 0; i < images.size(0); ++i) {
+    event.originals.push_back(to_image(images[i]));
+    event.reconstructions.push_back(to_image(reconstruction[i]));
+  }
+  sink.on_preview(event);
+}
+
+void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
+  data::Batcher batcher(source_.train.size(), config_.stage1_batch_size,
+                        static_cast<uint64_t>(config_.seed) ^ kSourceBatchSalt);
+  const int64_t per_epoch = batcher.batches_per_epoch();
+  const int64_t total = config_.stage1_epochs * per_epoch;
+  int64_t step = state_.value("step", int64_t{0});
+  if (step > 0) {
+    batcher.restore(state_["batcher"]["epoch"], state_["batcher"]["cursor"]);
+  } else {
+    sink.on_stage({1, "source", total});
+  }
+  const int64_t eval_every_epochs = std::max<int64_t>(1, config_.stage1_epochs / kStage1Evaluations);
+  double elapsed = state_.value("stage1_seconds", 0.0);
+  auto started = Clock::now();
+  auto last_log = Clock::now();
+  int64_t images_since_log = 0;
+  while (step < total) {
+    if (stop.stop_requested() || wait_while_paused(stop)) break;
+    const auto indices = batcher.next().to(device_);
+    const auto images = source_.train.images.index_select(0, indices);
+    const auto labels = source_.train.labels.index_select(0, indices);
+    const auto losses = source_trainer_->step(images, labels);
+    ++step;
+    images_since_log += images.size(0);
+    if (!all_finite(losses)) {
+      const std::string message = "stage 1, step " + std::to_string(step) + ": the loss became " +
+                                  "non-finite (" + json(losses).dump() + "); the last good checkpoint is " +
+                                  run_dir_.checkpoint_path().string() + " (try a lower stage1.lr)";
+      sink.on_error(message);
+      throw Error(message);
+    }
+    if (step % config_.log_every == 0 || step == total) {
+      StepEvent event;
+      event.stage = 1;
+      event.step = step;
+      event.total_steps = total;
+      event.epoch = (step - 1) / per_epoch + 1;
+      event.losses = losses;
+      event.learning_rates = {{"source", config_.stage1_lr}};
+      event.images_per_second = images_since_log / std::max(1e-9, seconds_since(last_log));
+      event.elapsed_seconds = elapsed + seconds_since(started);
+      sink.on_step(event);
+      last_log = Clock::now();
+      images_since_log = 0;
+    }
+    if (config_.preview_every > 0 && (step % config_.preview_every == 0 || step == total))
+      preview(sink, 1, step, source_net_, source_.test, "source");
+    const bool epoch_end = step % per_epoch == 0;
+    if (epoch_end && ((step / per_epoch) % eval_every_epochs == 0 || step == total)) {
+      const auto e = evaluate(source_net_, source_.test, config_.eval_batch_size);
+      sink.on_evaluation(to_event(e, 1, step, "source_test", "source"));
+    }
+    if (step % config_.checkpoint_every == 0 && step < total) {
+      state_["step"] = step;
+      state_["batcher"] = {{"epoch", batcher.epoch()}, {"cursor", batcher.cursor()}};
+      state_["stage1_seconds"] = elapsed + seconds_since(started);
+      checkpoint();
+    }
+  }
+  state_["step"] = step;
+  state_["batcher"] = {{"epoch", batcher.epoch()}, {"cursor", batcher.cursor()}};
+  state_["stage1_seconds"] = elapsed + seconds_since(started);
+}
+
+void Experiment::evaluate_source_only(EventSink& sink) {
+  const auto plain = evaluate(source_net_, target_.test, config_.eval_batch_size);
+  const auto source_test = evaluate(source_net_, source_.test, config_.eval_batch_size);
+  sink.on_evaluation(to_event(plain, 1, state_["step"], "target_test", "source"));
+  // AdaBN: the same weights with batch-norm statistics of the target domain.
+  models::FanNet adabn(source_net_->options);
+  adabn->to(device_);
+  models::copy_state(*source_net_, *adabn);
+  reestimate_batch_norm(adabn, target_.train.images, config_.stage1_batch_size);
+  const auto adapted_bn = evaluate(adabn, target_.test, config_.eval_batch_size);
+  state_["source_only"] = plain.to_json();
+  state_["source_only_adabn"] = {{"top1", adapted_bn.top1}, {"top5", adapted_bn.top5}};
+  state_["source_test"] = {{"top1", source_test.top1}, {"top5", source_test.top5}};
+  sink.on_message("source only: target test top-1 " + std::to_string(plain.top1) + " (with target BN statistics " +
+                  std::to_string(adapted_bn.top1) + "), source test top-1 " + std::to_string(source_test.top1));
+}
+
+void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
+  const int64_t total = config_.stage2_iterations;
+  data::Batcher source_batcher(source_.train.size(), config_.stage2_batch_size,
+                               static_cast<uint64_t>(config_.seed) ^ kStage2SourceBatchSalt);
+  data::Batcher target_batcher(target_.train.size(), config_.stage2_batch_size,
+                               static_cast<uint64_t>(config_.seed) ^ kTargetBatchSalt);
+  int64_t step = state_.value("step", int64_t{0});
+  if (step > 0) {
+    source_batcher.restore(state_["source_batcher"]["epoch"], state_["source_batcher"]["cursor"]);
+    target_batcher.restore(state_["target_batcher"]["epoch"], state_["target_batcher"]["cursor"]);
+  } else {
+    sink.on_stage({2, "adaptation", total});
+  }
+  adapter_->precompute_source_logits(source_.train.images);
+  double elapsed = state_.value("stage2_seconds", 0.0);
+  auto started = Clock::now();
+  auto last_log = Clock::now();
+  int64_t images_since_log = 0;
+  auto save_position = [&] {
+    state_["step"] = step;
+    state_["source_batcher"] = {{"epoch", source_batcher.epoch()}, {"cursor", source_batcher.cursor()}};
+    state_["target_batcher"] = {{"epoch", target_batcher.epoch()}, {"cursor", target_batcher.cursor()}};
+    state_["stage2_seconds"] = elapsed + seconds_since(started);
+  };
+  while (step < total) {
+    if (stop.stop_requested() || wait_while_paused(stop)) break;
+    const auto source_indices = source_batcher.next().to(device_);
+    const auto target_images = target_.train.images.index_select(0, target_batcher.next().to(device_));
+    const auto losses = adapter_->step(source_indices, target_images);
+    ++step;
+    images_since_log += target_images.size(0);
+    if (!all_finite(losses)) {
+      const std::string message = "stage 2, step " + std::to_string(step) + ": the loss became " +
+                                  "non-finite (" + json(losses).dump() + "); the last good checkpoint is " +
+                                  run_dir_.checkpoint_path().string() + " (try lower stage2 learning rates)";
+      sink.on_error(message);
+      throw Error(message);
+    }
+    if (step % config_.log_every == 0 || step == total) {
+      StepEvent event;
+      event.stage = 2;
+      event.step = step;
+      event.total_steps = total;
+      event.losses = losses;
+      event.learning_rates = {{"target", config_.stage2_lr}, {"discriminator", config_.stage2_discriminator_lr}};
+      event.images_per_second = images_since_log / std::max(1e-9, seconds_since(last_log));
+      event.elapsed_seconds = elapsed + seconds_since(started);
+      sink.on_step(event);
+      last_log = Clock::now();
+      images_since_log = 0;
+    }
+    if (config_.preview_every > 0 && (step % config_.preview_every == 0 || step == total))
+      preview(sink, 2, step, target_net_, target_.test, "target");
+    if ((config_.eval_every > 0 && step % config_.eval_every == 0) || step == total) {
+      const auto e = evaluate(target_net_, target_.test, config_.eval_batch_size);
+      sink.on_evaluation(to_event(e, 2, step, "target_test", "target"));
+      if (step == total) state_["adapted"] = e.to_json();
+    }
+    if (step % config_.checkpoint_every == 0 && step < total) {
+      save_position();
+      checkpoint();
+    }
+  }
+  save_position();
+}
+
+json Experiment::results(const std::string& status) const {
+  json r;
+  r["status"] = status;
+  r["name"] = config_.name;
+  r["variant"] = models::to_string(config_.variant);
+  r["seed"] = config_.seed;
+  r["source"] = config_.resolved["source"];
+  r["target"] = config_.resolved["target"];
+  r["framing"] = config_.preprocess.framing;
+  r["source_only"] = state_.value("source_only", json());
+  r["source_only_adabn"] = state_.value("source_only_adabn", json());
+  r["source_test"] = state_.value("source_test", json());
+  r["adapted"] = state_.value("adapted", json());
+  const double s1 = state_.value("stage1_seconds", 0.0), s2 = state_.value("stage2_seconds", 0.0);
+  r["wall_seconds"] = {{"stage1", s1}, {"stage2", s2}, {"total", s1 + s2}};
+  r["stage1_steps"] = state_.value("stage1_steps", int64_t{0});
+  r["stage2_steps"] = state_["stage"] == 2 || state_["stage"] == 3 ? state_.value("step", int64_t{0}) : 0;
+  r["device"] = device_.str();
+  r["threads"] = torch::get_num_threads();
+  r["versions"] = {{"fan", FAN_VERSION}, {"torch", TORCH_VERSION}};
+  return r;
+}
+
+json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
+  StopToken local_stop;
+  StopToken& stop = external_stop ? *external_stop : local_stop;
+  MultiSink sink({metrics_.get(), external_sink});
+  if (state_.value("stage", 1) >= 3) {
+    sink.on_message(run_dir_.path().string() + ": this run has already finished");
+    auto done = run_dir_.read_results();
+    sink.on_finished(done);
+    return done;
+  }
+  const int threads = apply_threads(config_.threads);
+  device_ = resolve_device(config_.device);
+  sink.on_message("device " + device_.str() + ", " + std::to_string(threads) + " threads");
+  load_data();
+  sink.on_message("source " + config_.source.dataset + ": " + std::to_string(source_.train.size()) +
+                  " training images; target " + config_.target.dataset + ": " +
+                  std::to_string(target_.train.size()) + " training, " +
+                  std::to_string(target_.test.size()) + " test images");
+  build_networks();
+
+  const bool resuming = std::filesystem::exists(run_dir_.checkpoint_path());
+  if (resuming) {
+    const int stage = state_.value("stage", 1);
+    if (stage >= 2) make_adapter();
+    restore_checkpoint();
+  }
+
+  if (state_.value("stage", 1) == 1) {
+    run_stage1(sink, stop);
+    if (stop.stop_requested()) {
+      checkpoint();
+      sink.on_message("stopped in stage 1 at step " + state_["step"].dump() + "; resume with `fan resume " +
+                      run_dir_.path().string() + "`");
+      auto r = results("stopped");
+      sink.on_finished(r);
+      return r;
+    }
+    evaluate_source_only(sink);
+    state_["stage1_steps"] = state_["step"];
+    // Stage 2 starts from the trained source network.
+    models::copy_state(*source_net_, *target_net_);
+    make_adapter();
+    state_["stage"] = 2;
+    state_["step"] = 0;
+    checkpoint();
+  }
+
+  run_stage2(sink, stop);
+  if (stop.stop_requested()) {
+    checkpoint();
+    sink.on_message("stopped in stage 2 at step " + state_["step"].dump() + "; resume with `fan resume " +
+                    run_dir_.path().string() + "`");
+    auto r = results("stopped");
+    sink.on_finished(r);
+    return r;
+  }
+  state_["stage"] = 3;
+  auto r = results("finished");
+  run_dir_.write_results(r);
+  checkpoint();
+  sink.on_finished(r);
+  return r;
+}
+
+json Experiment::evaluate_saved() {
+  apply_threads(config_.threads);
+  device_ = resolve_device(config_.device);
+  load_data();
+  build_networks();
+  if (!std::filesystem::exists(run_dir_.checkpoint_path()))
+    throw Error(run_dir_.path().string() + ": no checkpoint to evaluate yet");
+  if (state_.value("stage", 1) >= 2) make_adapter();
+  restore_checkpoint();
+  json out;
+  out["run"] = run_dir_.path().string();
+  out["stage"] = state_.value("stage", 1);
+  out["step"] = state_.value("step", int64_t{0});
+  out["source_only"] = evaluate(source_net_, target_.test, config_.eval_batch_size).to_json();
+  if (adapter_) out["adapted"] = evaluate(target_net_, target_.test, config_.eval_batch_size).to_json();
+  return out;
+}
+
+void Experiment::make_adapter() {
+  TargetAdapterOptions a;
+  a.mu = config_.mu;
+  a.nu = config_.nu;
+  a.beta = config_.beta;
+  a.target_mutual_information = config_.target_mutual_information;
+  a.lr = config_.stage2_lr;
+  a.discriminator_lr = config_.stage2_discriminator_lr;
+  a.beta1 = config_.stage2_beta1;
+  a.beta2 = config_.stage2_beta2;
+  a.logit_batch_size = config_.eval_batch_size;
+  adapter_ = std::make_unique<TargetAdapter>(source_net_, target_net_, discriminator_, a);
+}
+
+void Experiment::restore_checkpoint() {
+  io::ModuleMap modules = {{"source", source_net_.get()}};
+  io::OptimizerMap optimizers;
+  if (adapter_) {
+    modules["target"] = target_net_.get();
+    modules["discriminator"] = discriminator_.get();
+    optimizers["target"] = &adapter_->target_optimizer();
+    optimizers["discriminator"] = &adapter_->discriminator_optimizer();
+  } else {
+    optimizers["source"] = &source_trainer_->optimizer();
+  }
+  state_ = io::load_checkpoint(run_dir_.checkpoint_path(), modules, optimizers);
+}
+
+}  // namespace fan::train

@@ -1,0 +1,77 @@
+// An experiment end to end: data, stage 1, source-only evaluation, stage 2, results.
+#pragma once
+#include "core/data/dataset.h"
+#include "core/io/config.h"
+#include "core/io/run_dir.h"
+#include "core/models/discriminator.h"
+#include "core/models/fan_net.h"
+#include "core/train/events.h"
+#include "core/train/source_trainer.h"
+#include "core/train/target_adapter.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+
+namespace fan::train {
+
+// The device named in the config; "auto" picks CUDA when this LibTorch has it.
+torch::Device resolve_device(const std::string& name);
+// Applies the threads field (0 = all cores); returns the count in effect.
+int apply_threads(int64_t threads);
+
+class Experiment {
+ public:
+  // A new run in `run_dir` (created; must not hold a run yet).
+  Experiment(io::ExperimentConfig config, std::filesystem::path run_dir);
+  // Continues the run in `run_dir` from its last checkpoint.
+  static std::unique_ptr<Experiment> resume(const std::filesystem::path& run_dir);
+
+  // Runs to the end (or until `stop` asks). Returns results.json's content,
+  // with "status": "finished" or "stopped". Throws fan::Error on bad data or
+  // a non-finite loss (after an error event; the last checkpoint is kept).
+  nlohmann::json run(EventSink* sink = nullptr, StopToken* stop = nullptr);
+
+  // Evaluates the networks of the last checkpoint on the target test set:
+  // the source network ("source_only") and, after stage 1, the target network.
+  nlohmann::json evaluate_saved();
+
+  const io::ExperimentConfig& config() const { return config_; }
+  const io::RunDirectory& run_directory() const { return run_dir_; }
+
+  // Available after run() loaded the data (or load_data()).
+  void load_data();
+  const data::DatasetSplits& source_data() const { return source_; }
+  const data::DatasetSplits& target_data() const { return target_; }
+  models::FanNet& source_net() { return source_net_; }
+  models::FanNet& target_net() { return target_net_; }
+
+ private:
+  Experiment(io::ExperimentConfig config, io::RunDirectory run_dir, nlohmann::json state);
+  void build_networks();
+  void run_stage1(EventSink& sink, StopToken& stop);
+  void evaluate_source_only(EventSink& sink);
+  void run_stage2(EventSink& sink, StopToken& stop);
+  void checkpoint();
+  void restore_checkpoint();
+  void make_adapter();
+  bool wait_while_paused(StopToken& stop);
+  void preview(EventSink& sink, int stage, int64_t step, models::FanNet& net,
+               const data::Dataset& data, const std::string& domain);
+  nlohmann::json results(const std::string& status) const;
+
+  io::ExperimentConfig config_;
+  io::RunDirectory run_dir_;
+  nlohmann::json state_;  // stage, step, batchers, metrics lines, timings, evaluations
+  torch::Device device_{torch::kCPU};
+  data::DatasetSplits source_, target_;
+  models::FanNet source_net_{nullptr}, target_net_{nullptr};
+  models::Discriminator discriminator_{nullptr};
+  std::unique_ptr<SourceTrainer> source_trainer_;
+  std::unique_ptr<TargetAdapter> adapter_;
+  std::unique_ptr<io::MetricsWriter> metrics_;
+  bool data_loaded_ = false;
+};
+
+}  // namespace fan::train

@@ -1,0 +1,32 @@
+// FAN's loss terms.
+#include "core/train/losses.h"
+
+#include <torch/nn/functional.h>
+
+namespace fan::train {
+namespace F = torch::nn::functional;
+
+torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tensor& labels) {
+  return F::cross_entropy(logits, labels);
+}
+
+torch::Tensor mutual_information_loss(const torch::Tensor& domain_specific,
+                                      const torch::Tensor& task_specific) {
+  return (domain_specific * task_specific).sum(1).pow(2).mean();
+}
+
+torch::Tensor reconstruction_loss(const torch::Tensor& images, const torch::Tensor& reconstruction) {
+  return F::mse_loss(reconstruction, images);
+}
+
+torch::Tensor discriminator_loss(const torch::Tensor& source_scores, const torch::Tensor& target_scores) {
+  // Each term is a mean over its own half, so the loss is ln 4 at chance.
+  return F::binary_cross_entropy_with_logits(source_scores, torch::ones_like(source_scores)) +
+         F::binary_cross_entropy_with_logits(target_scores, torch::zeros_like(target_scores));
+}
+
+torch::Tensor adversarial_loss(const torch::Tensor& target_scores) {
+  return F::binary_cross_entropy_with_logits(target_scores, torch::ones_like(target_scores));
+}
+
+}  // namespace fan::train

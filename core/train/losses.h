@@ -1,0 +1,19 @@
+// FAN's loss terms (FAN-SPEC "Losses"), each a scalar tensor.
+#pragma once
+#include <torch/types.h>
+
+namespace fan::train {
+
+// Lc: cross-entropy of softmax(logits) against the labels.
+torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tensor& labels);
+// Lm: (ht_iᵀ hd_i)² per sample, averaged over the batch.
+torch::Tensor mutual_information_loss(const torch::Tensor& domain_specific,
+                                      const torch::Tensor& task_specific);
+// Lr: squared error, averaged over pixels and batch.
+torch::Tensor reconstruction_loss(const torch::Tensor& images, const torch::Tensor& reconstruction);
+// L_advD = −log D(source) − log(1 − D(target)), from D's logits (stable form).
+torch::Tensor discriminator_loss(const torch::Tensor& source_scores, const torch::Tensor& target_scores);
+// L_advM = −log D(target): the non-saturating GAN loss for the target network.
+torch::Tensor adversarial_loss(const torch::Tensor& target_scores);
+
+}  // namespace fan::train

@@ -1,0 +1,44 @@
+// Stage 1: the source network's training step.
+#include "core/train/source_trainer.h"
+
+#include "core/train/losses.h"
+
+namespace fan::train {
+
+SourceTrainer::SourceTrainer(models::FanNet net, const SourceTrainerOptions& options)
+    : net_(std::move(net)),
+      options_(options),
+      optimizer_(net_->parameters(),
+                 torch::optim::AdamOptions(options.lr).betas({options.beta1, options.beta2})) {}
+
+std::map<std::string, double> SourceTrainer::step(const torch::Tensor& images, const torch::Tensor& labels) {
+  net_->train();
+  const auto out = net_->forward(images);
+  std::vector<std::string> names = {"Lc"};
+  std::vector<torch::Tensor> terms = {classification_loss(out.logits, labels)};
+  auto total = options_.alpha * terms[0];
+  if (net_->uses_mutual_information()) {
+    terms.push_back(mutual_information_loss(out.domain_specific, out.task_specific));
+    names.push_back("Lm");
+    total = total + options_.beta * terms.back();
+  }
+  if (out.reconstruction.defined()) {
+    terms.push_back(reconstruction_loss(images, out.reconstruction));
+    names.push_back("Lr");
+    total = total + terms.back();
+  }
+  optimizer_.zero_grad();
+  total.backward();
+  optimizer_.step();
+
+  terms.push_back(total);
+  names.push_back("total");
+  // One copy out of the tensors instead of an item() per term.
+  const auto values = torch::stack(terms).detach().to(torch::kCPU, torch::kDouble);
+  const auto* v = values.data_ptr<double>();
+  std::map<std::string, double> losses;
+  for (size_t i = 0; i < names.size(); ++i) losses[names[i]] = v[i];
+  return losses;
+}
+
+}  // namespace fan::train

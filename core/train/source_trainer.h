@@ -1,0 +1,38 @@
+// Stage 1: train the source network with α·Lc + β·Lm + Lr.
+#pragma once
+#include "core/models/fan_net.h"
+
+#include <torch/optim.h>
+
+#include <map>
+#include <string>
+
+namespace fan::train {
+
+struct SourceTrainerOptions {
+  double alpha = 2.0;  // weight of Lc
+  double beta = 1.0;   // weight of Lm (only the full variant has Lm)
+  double lr = 2e-4;
+  double beta1 = 0.5;
+  double beta2 = 0.999;
+};
+
+class SourceTrainer {
+ public:
+  SourceTrainer(models::FanNet net, const SourceTrainerOptions& options);
+
+  // One optimisation step on a labelled source batch. Returns the loss terms
+  // by name: "Lc", "Lm" (full only), "Lr" (variants with a decoder), "total".
+  std::map<std::string, double> step(const torch::Tensor& images, const torch::Tensor& labels);
+
+  models::FanNet& net() { return net_; }
+  torch::optim::Adam& optimizer() { return optimizer_; }
+  const SourceTrainerOptions& options() const { return options_; }
+
+ private:
+  models::FanNet net_;
+  SourceTrainerOptions options_;
+  torch::optim::Adam optimizer_;
+};
+
+}  // namespace fan::train

@@ -1,0 +1,95 @@
+// Stage 2: the adversarial adaptation step.
+#include "core/train/target_adapter.h"
+
+#include "core/train/losses.h"
+#include "core/util/error.h"
+
+namespace fan::train {
+namespace {
+void set_requires_grad(torch::nn::Module& module, bool on) {
+  for (auto& p : module.parameters()) p.set_requires_grad(on);
+}
+}  // namespace
+
+TargetAdapter::TargetAdapter(models::FanNet source, models::FanNet target,
+                             models::Discriminator discriminator, const TargetAdapterOptions& options)
+    : source_(std::move(source)),
+      target_(std::move(target)),
+      discriminator_(std::move(discriminator)),
+      options_(options),
+      target_optimizer_(target_->parameters(),
+                        torch::optim::AdamOptions(options.lr).betas({options.beta1, options.beta2})),
+      discriminator_optimizer_(discriminator_->parameters(),
+                               torch::optim::AdamOptions(options.discriminator_lr)
+                                   .betas({options.beta1, options.beta2})) {
+  // Frozen: eval mode (its batch-norm statistics stay the source's) and no gradients.
+  source_->eval();
+  set_requires_grad(*source_, false);
+}
+
+void TargetAdapter::precompute_source_logits(const torch::Tensor& source_images) {
+  torch::NoGradGuard no_grad;
+  source_->eval();
+  std::vector<torch::Tensor> chunks;
+  for (int64_t begin = 0; begin < source_images.size(0); begin += options_.logit_batch_size) {
+    const int64_t n = std::min(options_.logit_batch_size, source_images.size(0) - begin);
+    chunks.push_back(source_->classify(source_images.narrow(0, begin, n)));
+  }
+  source_logits_ = torch::cat(chunks);
+}
+
+std::map<std::string, double> TargetAdapter::step(const torch::Tensor& source_indices,
+                                                  const torch::Tensor& target_images) {
+  if (!source_logits_.defined()) throw Error("TargetAdapter: precompute_source_logits was not called");
+  const auto source_logits = source_logits_.index_select(0, source_indices);
+  const int64_t n_source = source_logits.size(0);
+  const int64_t n_target = target_images.size(0);
+  target_->train();
+  discriminator_->train();
+  const auto out = target_->forward(target_images);
+
+  // Discriminator: one joint batch, so its batch norm (if any) sees both domains.
+  set_requires_grad(*discriminator_, true);
+  const auto scores = discriminator_->forward(torch::cat({source_logits, out.logits.detach()}));
+  const auto loss_d = discriminator_loss(scores.narrow(0, 0, n_source), scores.narrow(0, n_source, n_target));
+  discriminator_optimizer_.zero_grad();
+  (options_.mu * loss_d).backward();
+  discriminator_optimizer_.step();
+
+  // Target network through the updated D; D's weights get no gradient here.
+  set_requires_grad(*discriminator_, false);
+  const auto scores_m = discriminator_->forward(torch::cat({source_logits, out.logits}));
+  const auto loss_m = adversarial_loss(scores_m.narrow(0, n_source, n_target));
+  std::vector<std::string> names = {"L_advD", "L_advM"};
+  std::vector<torch::Tensor> terms = {loss_d.detach(), loss_m};
+  auto total = options_.nu * loss_m;
+  if (out.reconstruction.defined()) {
+    terms.push_back(reconstruction_loss(target_images, out.reconstruction));
+    names.push_back("Lr");
+    total = total + terms.back();
+  }
+  if (options_.target_mutual_information && target_->uses_mutual_information()) {
+    terms.push_back(mutual_information_loss(out.domain_specific, out.task_specific));
+    names.push_back("Lm");
+    total = total + options_.beta * terms.back();
+  }
+  target_optimizer_.zero_grad();
+  total.backward();
+  target_optimizer_.step();
+  set_requires_grad(*discriminator_, true);
+
+  // D's accuracy on the batch it was trained on: 0.5 means it cannot tell.
+  const auto correct = torch::cat({scores.narrow(0, 0, n_source).detach() > 0,
+                                   scores.narrow(0, n_source, n_target).detach() <= 0});
+  terms.push_back(total.detach());
+  names.push_back("total");
+  terms.push_back(correct.to(torch::kFloat).mean());
+  names.push_back("D_acc");
+  const auto values = torch::stack(terms).detach().to(torch::kCPU, torch::kDouble);
+  const auto* v = values.data_ptr<double>();
+  std::map<std::string, double> losses;
+  for (size_t i = 0; i < names.size(); ++i) losses[names[i]] = v[i];
+  return losses;
+}
+
+}  // namespace fan::train

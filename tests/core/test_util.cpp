@@ -1,0 +1,40 @@
+// Helpers shared by the core tests.
+#include "core/test_util.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <unistd.h>
+
+namespace fan::test {
+
+ScratchDir::ScratchDir(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+  path_ = std::filesystem::temp_directory_path() /
+          (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) + "-" +
+           std::to_string(counter++));
+  std::filesystem::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::filesystem::path real_data_root(const std::string& dataset) {
+  const char* root = std::getenv("FAN_DATA");
+  if (root == nullptr || *root == '\0') return {};
+  const std::filesystem::path path(root);
+  if (!std::filesystem::is_directory(path / dataset)) return {};
+  return path;
+}
+
+void write_file(const std::filesystem::path& path, const std::string& bytes) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace fan::test

@@ -1,0 +1,29 @@
+// Helpers shared by the core tests: scratch directories and the data root.
+#pragma once
+#include <filesystem>
+#include <string>
+
+namespace fan::test {
+
+// A fresh, empty directory under the system temp dir, removed by the destructor.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& tag = "fan-test");
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// $FAN_DATA when it is set and holds `dataset`'s folder, else empty: tests on
+// the real datasets skip themselves when it is empty.
+std::filesystem::path real_data_root(const std::string& dataset);
+
+// Writes bytes to a file (binary), creating parent folders.
+void write_file(const std::filesystem::path& path, const std::string& bytes);
+
+}  // namespace fan::test

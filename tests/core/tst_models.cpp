@@ -1,0 +1,188 @@
+// Networks and losses: shapes per variant, loss values on known inputs, gradient routing, checkpoints.
+#include "core/test_util.h"
+
+#include "core/io/checkpoint.h"
+#include "core/models/discriminator.h"
+#include "core/models/fan_net.h"
+#include "core/train/losses.h"
+#include "core/util/error.h"
+
+#include <QtTest>
+
+#include <cmath>
+
+using namespace fan;
+
+namespace {
+models::FanNet make_net(const QString& variant, int64_t channels, int64_t size = 28) {
+  models::FanNetOptions o;
+  o.variant = models::parse_variant(variant.toStdString());
+  o.in_channels = channels;
+  o.image_size = size;
+  return models::FanNet(o);
+}
+
+bool has_nonzero_grad(torch::nn::Module& m) {
+  for (auto& p : m.parameters())
+    if (p.grad().defined() && p.grad().abs().sum().item<double>() > 0) return true;
+  return false;
+}
+}  // namespace
+
+class TestModels : public QObject {
+  Q_OBJECT
+ private slots:
+  void initTestCase() { torch::manual_seed(0); }
+
+  void outputShapes_data() {
+    QTest::addColumn<QString>("variant");
+    QTest::addColumn<int>("channels");
+    QTest::addColumn<int>("hd");  // expected |hd| (0: undefined)
+    QTest::addColumn<int>("ht");
+    QTest::addColumn<bool>("reconstructs");
+    for (int c : {1, 3}) {
+      const auto tag = [c](const char* v) { return QByteArray(v) + "/" + QByteArray::number(c); };
+      QTest::newRow(tag("full")) << "full" << c << 50 << 50 << true;
+      QTest::newRow(tag("concatenation")) << "concatenation" << c << 50 << 50 << true;
+      QTest::newRow(tag("separation")) << "separation" << c << 50 << 50 << true;
+      QTest::newRow(tag("joint")) << "joint" << c << 100 << 100 << true;
+      QTest::newRow(tag("adda")) << "adda" << c << 0 << 100 << false;
+    }
+  }
+  void outputShapes() {
+    QFETCH(QString, variant);
+    QFETCH(int, channels);
+    QFETCH(int, hd);
+    QFETCH(int, ht);
+    QFETCH(bool, reconstructs);
+    auto net = make_net(variant, channels);
+    const auto x = torch::rand({4, channels, 28, 28});
+    const auto out = net->forward(x);
+    QCOMPARE(out.logits.sizes().vec(), (std::vector<int64_t>{4, 10}));
+    QCOMPARE(out.task_specific.size(1), int64_t(ht));
+    QCOMPARE(out.domain_specific.defined(), hd > 0);
+    if (hd > 0) QCOMPARE(out.domain_specific.size(1), int64_t(hd));
+    QCOMPARE(out.reconstruction.defined(), reconstructs);
+    if (reconstructs) QCOMPARE(out.reconstruction.sizes().vec(), x.sizes().vec());
+    QCOMPARE(net->classify(x).sizes().vec(), out.logits.sizes().vec());
+  }
+
+  void otherImageSizes() {
+    auto net = make_net("full", 1, 32);
+    QCOMPARE(net->forward(torch::rand({2, 1, 32, 32})).reconstruction.sizes().vec(),
+             (std::vector<int64_t>{2, 1, 32, 32}));
+    QVERIFY_THROWS_EXCEPTION(Error, make_net("full", 1, 12));
+  }
+
+  void discriminatorShape() {
+    for (bool bn : {true, false}) {
+      models::Discriminator d(10, 500, bn);
+      QCOMPARE(d->forward(torch::rand({6, 10})).sizes().vec(), (std::vector<int64_t>{6}));
+    }
+  }
+
+  void mutualInformationByHand() {
+    // Rows: (1,2)·(3,4) = 11 → 121; (0,1)·(2,5) = 5 → 25; mean 73.
+    const auto hd = torch::tensor({{1.0, 2.0}, {0.0, 1.0}});
+    const auto ht = torch::tensor({{3.0, 4.0}, {2.0, 5.0}});
+    QCOMPARE(train::mutual_information_loss(hd, ht).item<double>(), 73.0);
+    // Orthogonal halves give zero.
+    QCOMPARE(train::mutual_information_loss(torch::tensor({{1.0, 0.0}}), torch::tensor({{0.0, 7.0}})).item<double>(), 0.0);
+  }
+
+  void lossValuesOnKnownInputs() {
+    const auto x = torch::zeros({2, 1, 2, 2});
+    const auto xhat = torch::full({2, 1, 2, 2}, 0.5);
+    QCOMPARE(train::reconstruction_loss(x, xhat).item<double>(), 0.25);
+    // Uniform logits over 10 classes: cross-entropy ln 10.
+    QVERIFY(std::abs(train::classification_loss(torch::zeros({3, 10}), torch::tensor({0L, 4L, 9L})).item<double>() -
+                     std::log(10.0)) < 1e-6);
+    // D at chance (score 0 → probability ½): L_advD = 2 ln 2, L_advM = ln 2.
+    const auto zero = torch::zeros({5});
+    QVERIFY(std::abs(train::discriminator_loss(zero, zero).item<double>() - 2 * std::log(2.0)) < 1e-6);
+    QVERIFY(std::abs(train::adversarial_loss(zero).item<double>() - std::log(2.0)) < 1e-6);
+    // A confident, correct D has a small loss; the generator's loss is then large.
+    const auto big = torch::full({5}, 20.0);
+    QVERIFY(train::discriminator_loss(big, -big).item<double>() < 1e-6);
+    QVERIFY(train::adversarial_loss(-big).item<double>() > 19.0);
+  }
+
+  void classificationLossSkipsDecoder() {
+    auto net = make_net("full", 1);
+    const auto out = net->forward(torch::rand({8, 1, 28, 28}));
+    train::classification_loss(out.logits, torch::randint(10, {8}, torch::kLong)).backward();
+    QVERIFY(!has_nonzero_grad(*net->decoder));
+    QVERIFY(has_nonzero_grad(*net->encoder));
+    QVERIFY(has_nonzero_grad(*net->logit_map));
+  }
+
+  void reconstructionLossReachesEncoderAndDecoder() {
+    auto net = make_net("full", 1);
+    const auto x = torch::rand({8, 1, 28, 28});
+    train::reconstruction_loss(x, net->forward(x).reconstruction).backward();
+    QVERIFY(has_nonzero_grad(*net->decoder));
+    QVERIFY(has_nonzero_grad(*net->encoder));
+  }
+
+  void separationDecoderSeesOnlyDomainSpecific() {
+    // With the decoder on hd alone, Lr cannot reach the logit map.
+    auto net = make_net("separation", 1);
+    const auto x = torch::rand({8, 1, 28, 28});
+    train::reconstruction_loss(x, net->forward(x).reconstruction).backward();
+    QVERIFY(!has_nonzero_grad(*net->logit_map));
+    QVERIFY(has_nonzero_grad(*net->decoder));
+  }
+
+  void mutualInformationReachesOnlyEncoder() {
+    auto net = make_net("full", 1);
+    const auto out = net->forward(torch::rand({8, 1, 28, 28}));
+    train::mutual_information_loss(out.domain_specific, out.task_specific).backward();
+    QVERIFY(has_nonzero_grad(*net->encoder));
+    QVERIFY(!has_nonzero_grad(*net->decoder));
+    QVERIFY(!has_nonzero_grad(*net->logit_map));
+  }
+
+  void fullVariantNeedsEqualHalves() {
+    models::FanNetOptions o;
+    o.domain_specific_dim = 30;
+    QVERIFY_THROWS_EXCEPTION(Error, (void)models::FanNet(o));
+    o.variant = models::Variant::kConcatenation;
+    QCOMPARE(models::FanNet(o)->forward(torch::rand({2, 1, 28, 28})).task_specific.size(1), int64_t(70));
+  }
+
+  void checkpointRoundTrip() {
+    test::ScratchDir dir;
+    auto a = make_net("full", 1);
+    auto b = make_net("full", 1);
+    // Move a's batch-norm statistics away from their initial values.
+    a->train();
+    a->forward(torch::rand({16, 1, 28, 28}) * 3);
+    a->eval();
+    const auto x = torch::rand({4, 1, 28, 28});
+    b->eval();
+    QVERIFY(!torch::equal(a->forward(x).logits, b->forward(x).logits));
+    const auto path = dir / "c.pt";
+    io::save_checkpoint(path, {{"net", a.get()}}, {}, {{"stage", 2}, {"step", 17}});
+    QVERIFY(!std::filesystem::exists(dir / "c.pt.tmp"));
+    const auto state = io::load_checkpoint(path, {{"net", b.get()}}, {});
+    QCOMPARE(state["step"].get<int>(), 17);
+    QVERIFY(torch::equal(a->forward(x).logits, b->forward(x).logits));
+    QVERIFY(torch::equal(a->forward(x).reconstruction, b->forward(x).reconstruction));
+  }
+
+  void corruptCheckpointIsAClearError() {
+    test::ScratchDir dir;
+    test::write_file(dir / "bad.pt", "this is not a checkpoint");
+    auto net = make_net("full", 1);
+    try {
+      io::load_checkpoint(dir / "bad.pt", {{"net", net.get()}}, {});
+      QFAIL("expected an error");
+    } catch (const Error& e) {
+      QVERIFY(QString(e.what()).contains("bad.pt"));
+    }
+    QVERIFY_THROWS_EXCEPTION(Error, io::read_checkpoint_state(dir / "missing.pt"));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestModels)
+#include "tst_models.moc"

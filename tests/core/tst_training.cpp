@@ -1,0 +1,270 @@
+// Training: frozen source in stage 2, the discriminator, config errors, end-to-end runs and resume.
+#include "core/synthetic.h"
+#include "core/test_util.h"
+
+#include "core/io/config.h"
+#include "core/io/run_dir.h"
+#include "core/models/discriminator.h"
+#include "core/train/experiment.h"
+#include "core/train/losses.h"
+#include "core/train/source_trainer.h"
+#include "core/train/target_adapter.h"
+#include "core/util/error.h"
+
+#include <QtTest>
+
+using namespace fan;
+using nlohmann::json;
+
+namespace {
+
+std::map<std::string, torch::Tensor> snapshot(torch::nn::Module& m) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& p : m.named_parameters()) out[p.key()] = p.value().detach().clone();
+  for (const auto& b : m.named_buffers()) out["buffer:" + b.key()] = b.value().detach().clone();
+  return out;
+}
+
+bool identical(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [k, v] : a)
+    if (!torch::equal(v, b.at(k))) return false;
+  return true;
+}
+
+// A tiny experiment on the synthetic domains (threads = 1: bit-reproducible).
+json tiny_config(const std::filesystem::path& root) {
+  return {{"name", "tiny"},
+          {"source", {{"dataset", "mnist"}, {"protocol", "full"}}},
+          {"target", {{"dataset", "usps"}, {"protocol", "full"}}},
+          {"data", {{"root", root.string()}, {"framing", "stretch"}}},
+          {"stage1", {{"epochs", 3}, {"batch_size", 32}, {"lr", 1e-3}}},
+          {"stage2", {{"iterations", 24}, {"batch_size", 32}}},
+          {"eval", {{"every", 8}, {"batch_size", 100}}},
+          {"run", {{"log_every", 1}, {"checkpoint_every", 5}, {"preview_every", 10}}},
+          {"seed", 3},
+          {"threads", 1}};
+}
+
+// Asks for a stop once a given step of a given stage has been logged.
+class StopAt : public train::EventSink {
+ public:
+  StopAt(train::StopToken& token, int stage, int64_t step) : token_(token), stage_(stage), step_(step) {}
+  void on_step(const train::StepEvent& e) override {
+    if (e.stage == stage_ && e.step == step_) token_.request_stop();
+  }
+
+ private:
+  train::StopToken& token_;
+  int stage_;
+  int64_t step_;
+};
+
+// The metric stream without wall-clock fields.
+std::vector<json> comparable_metrics(const std::filesystem::path& run) {
+  auto records = io::RunDirectory(run).read_metrics();
+  for (auto& r : records) {
+    r.erase("images_per_second");
+    r.erase("elapsed_seconds");
+  }
+  return records;
+}
+
+}  // namespace
+
+class TestTraining : public QObject {
+  Q_OBJECT
+ private:
+  test::ScratchDir data_{"fan-synthetic"};
+
+ private slots:
+  void initTestCase() {
+    torch::set_num_threads(1);
+    test::write_synthetic_domains(data_.path(), 320, 100);
+  }
+
+  void stage2LeavesSourceBitIdentical() {
+    torch::manual_seed(1);
+    models::FanNetOptions o;
+    models::FanNet source(o), target(o);
+    train::SourceTrainer trainer(source, {});
+    trainer.step(torch::rand({16, 1, 28, 28}), torch::randint(10, {16}, torch::kLong));
+    models::copy_state(*source, *target);
+    const auto before = snapshot(*source);
+    train::TargetAdapter adapter(source, target, models::Discriminator(10, 500, true), {});
+    adapter.precompute_source_logits(torch::rand({40, 1, 28, 28}));
+    const auto target_before = snapshot(*target);
+    const auto d_before = snapshot(*adapter.discriminator());
+    for (int i = 0; i < 3; ++i) {
+      const auto losses = adapter.step(torch::randint(40, {16}, torch::kLong), torch::rand({16, 1, 28, 28}));
+      QVERIFY(losses.count("L_advD") && losses.count("L_advM") && losses.count("Lr"));
+    }
+    QVERIFY(identical(before, snapshot(*source)));
+    for (const auto& p : source->parameters()) QVERIFY(!p.requires_grad());
+    QVERIFY(!identical(target_before, snapshot(*target)));
+    QVERIFY(!identical(d_before, snapshot(*adapter.discriminator())));
+  }
+
+  void sourceLogitsComputedOnce() {
+    models::FanNetOptions o;
+    models::FanNet source(o), target(o);
+    train::TargetAdapter adapter(source, target, models::Discriminator(10, 500, false), {});
+    const auto images = torch::rand({30, 1, 28, 28});
+    adapter.precompute_source_logits(images);
+    QCOMPARE(adapter.source_logits().sizes().vec(), (std::vector<int64_t>{30, 10}));
+    source->eval();
+    torch::NoGradGuard no_grad;
+    QVERIFY(torch::allclose(adapter.source_logits(), source->classify(images), 1e-5, 1e-6));
+  }
+
+  void discriminatorSeparatesShiftedClouds_data() {
+    QTest::addColumn<bool>("batch_norm");
+    QTest::newRow("with BN") << true;
+    QTest::newRow("without BN") << false;
+  }
+  void discriminatorSeparatesShiftedClouds() {
+    QFETCH(bool, batch_norm);
+    torch::manual_seed(5);
+    models::Discriminator d(10, 64, batch_norm);
+    torch::optim::Adam opt(d->parameters(), torch::optim::AdamOptions(1e-3));
+    for (int i = 0; i < 150; ++i) {
+      const auto s = torch::randn({64, 10}) + 1.0;
+      const auto t = torch::randn({64, 10}) - 1.0;
+      const auto scores = d->forward(torch::cat({s, t}));  // one joint batch
+      const auto loss = train::discriminator_loss(scores.narrow(0, 0, 64), scores.narrow(0, 64, 64));
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+    }
+    d->eval();
+    torch::NoGradGuard no_grad;
+    const auto s = d->forward(torch::randn({500, 10}) + 1.0);
+    const auto t = d->forward(torch::randn({500, 10}) - 1.0);
+    const double accuracy = (torch::cat({s > 0, t <= 0}).to(torch::kFloat).mean()).item<double>();
+    QVERIFY2(accuracy > 0.95, qPrintable(QString::number(accuracy)));
+  }
+
+  void configErrorsNameTheKey_data() {
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("value");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("unknown") << "stage1.epocs" << "3" << "stage1.epocs";
+    QTest::newRow("type") << "stage1.epochs" << "\"many\"" << "stage1.epochs";
+    QTest::newRow("range") << "stage1.lr" << "-1" << "stage1.lr";
+    QTest::newRow("choice") << "model.variant" << "\"fancy\"" << "full, concatenation";
+    QTest::newRow("bool") << "model.discriminator_batch_norm" << "1" << "true or false";
+    QTest::newRow("device") << "device" << "\"gpu\"" << "cuda:N";
+    QTest::newRow("channels") << "data.channels" << "2" << "data.channels";
+    QTest::newRow("non-integer") << "stage2.iterations" << "2.5" << "an integer";
+  }
+  void configErrorsNameTheKey() {
+    QFETCH(QString, key);
+    QFETCH(QString, value);
+    QFETCH(QString, expected);
+    json config = json::object();
+    io::set_path(config, key.toStdString(), json::parse(value.toStdString()));
+    try {
+      io::validate_config(config, "p.json");
+      QFAIL("expected an error");
+    } catch (const Error& e) {
+      QVERIFY2(QString(e.what()).contains(expected), e.what());
+      QVERIFY2(QString(e.what()).startsWith("p.json"), e.what());
+    }
+  }
+
+  void configDefaultsAndOverrides() {
+    json config = {{"stage1", {{"epochs", 7}}}};
+    io::apply_override(config, "stage2.lr=0.001");
+    io::apply_override(config, "model.variant=adda");
+    io::apply_override(config, "model.discriminator_batch_norm=false");
+    const auto c = io::ExperimentConfig::from_json(config);
+    QCOMPARE(c.stage1_epochs, int64_t(7));
+    QCOMPARE(c.stage2_lr, 0.001);
+    QVERIFY(c.variant == models::Variant::kAdda);
+    QVERIFY(!c.discriminator_batch_norm);
+    QCOMPARE(c.alpha, 2.0);  // FAN-SPEC defaults
+    QCOMPARE(c.mu, 2.0);
+    QCOMPARE(c.stage1_batch_size, int64_t(128));
+    QVERIFY_THROWS_EXCEPTION(Error, io::apply_override(config, "nokey=1"));
+    QVERIFY_THROWS_EXCEPTION(Error, io::apply_override(config, "noequals"));
+  }
+
+  void shippedProjectsValidate() {
+    const auto dir = std::filesystem::path(qgetenv("FAN_TEST_SOURCE_DIR").toStdString()) / "projects";
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().extension() != ".json") continue;
+      io::ExperimentConfig::load(entry.path());
+      ++count;
+    }
+    QVERIFY(count >= 8);
+  }
+
+  void tinyRunBeatsChance() {
+    test::ScratchDir runs;
+    train::Experiment experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())), runs / "run");
+    const auto r = experiment.run();
+    QCOMPARE(r["status"].get<std::string>(), std::string("finished"));
+    const double adapted = r["adapted"]["top1"];
+    const double source_only = r["source_only"]["top1"];
+    QVERIFY2(adapted > 0.4, qPrintable(QString::number(adapted)));  // chance is 0.1
+    QVERIFY(source_only >= 0 && source_only <= 1);
+    QCOMPARE(r["adapted"]["confusion"].size(), size_t(10));
+    // A complete run directory.
+    for (const char* f : {"config.json", "metrics.jsonl", "checkpoint.pt", "results.json"})
+      QVERIFY2(std::filesystem::exists(runs / "run" / f), f);
+    const auto metrics = io::RunDirectory(runs / "run").read_metrics();
+    int stage1 = 0, stage2 = 0;
+    for (const auto& m : metrics) {
+      if (m["type"] == "step") (m["stage"] == 1 ? stage1 : stage2)++;
+    }
+    QCOMPARE(stage1, 3 * (320 / 32));
+    QCOMPARE(stage2, 24);
+    // Finished runs are not overwritten.
+    QVERIFY_THROWS_EXCEPTION(Error, train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())),
+                                                      runs / "run"));
+  }
+
+  void resumeContinuesTheSameStream_data() {
+    QTest::addColumn<int>("stage");
+    QTest::addColumn<int>("step");
+    QTest::newRow("stage 1") << 1 << 13;
+    QTest::newRow("stage 2") << 2 << 11;
+  }
+  void resumeContinuesTheSameStream() {
+    QFETCH(int, stage);
+    QFETCH(int, step);
+    test::ScratchDir runs;
+    const auto config = io::ExperimentConfig::from_json(tiny_config(data_.path()));
+    const auto whole = train::Experiment(config, runs / "whole").run();
+
+    train::StopToken token;
+    StopAt stopper(token, stage, step);
+    const auto partial = train::Experiment(config, runs / "parts").run(&stopper, &token);
+    QCOMPARE(partial["status"].get<std::string>(), std::string("stopped"));
+    QVERIFY(!std::filesystem::exists(runs / "parts" / "results.json"));
+    const auto resumed = train::Experiment::resume(runs / "parts")->run();
+    QCOMPARE(resumed["status"].get<std::string>(), std::string("finished"));
+
+    QCOMPARE(resumed["adapted"]["top1"].get<double>(), whole["adapted"]["top1"].get<double>());
+    const auto a = comparable_metrics(runs / "whole");
+    const auto b = comparable_metrics(runs / "parts");
+    QCOMPARE(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) QVERIFY2(a[i] == b[i], (a[i].dump() + " vs " + b[i].dump()).c_str());
+  }
+
+  void missingDataIsAClearError() {
+    test::ScratchDir runs;
+    auto config = tiny_config(runs.path() / "no-data-here");
+    train::Experiment experiment(io::ExperimentConfig::from_json(config), runs / "run");
+    try {
+      experiment.run();
+      QFAIL("expected an error");
+    } catch (const Error& e) {
+      QVERIFY2(QString(e.what()).contains("no-data-here"), e.what());
+    }
+  }
+};
+
+QTEST_APPLESS_MAIN(TestTraining)
+#include "tst_training.moc"
