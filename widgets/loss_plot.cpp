@@ -8,7 +8,6 @@ namespace fan::widgets {
 namespace {
 // Bursts of points are coalesced into one replot within this many milliseconds.
 constexpr int kRedrawMs = 40;
-const QString kAccuracy = QStringLiteral("target accuracy");
 const QList<QColor> kColors = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
                                QColor(214, 39, 40), QColor(148, 103, 189), QColor(140, 86, 75),
                                QColor(227, 119, 194)};
@@ -25,7 +24,7 @@ LossPlot::LossPlot(const QString& title, QWidget* parent) : QWidget(parent), plo
   plot_->yAxis2->setLabel("accuracy");
   plot_->yAxis2->setVisible(true);
   plot_->yAxis2->setRange(0, 1);
-  plot_->legend->setVisible(true);
+  plot_->legend->setVisible(false);  // shown once the first series arrives
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   redraw_timer_.setSingleShot(true);
   redraw_timer_.setInterval(kRedrawMs);
@@ -35,9 +34,10 @@ LossPlot::LossPlot(const QString& title, QWidget* parent) : QWidget(parent), plo
 int LossPlot::graphFor(const QString& series) {
   auto it = graph_index_.find(series);
   if (it != graph_index_.end()) return *it;
-  const bool accuracy = series == kAccuracy;
+  const bool accuracy = accuracy_series_.contains(series);
   auto* graph = plot_->addGraph(plot_->xAxis, accuracy ? plot_->yAxis2 : plot_->yAxis);
   graph->setName(series);
+  plot_->legend->setVisible(true);
   QPen pen(kColors[graph_index_.size() % kColors.size()]);
   pen.setWidthF(accuracy ? 2.0 : 1.2);
   if (accuracy) pen.setStyle(Qt::DashLine);
@@ -53,11 +53,16 @@ void LossPlot::addPoint(const QString& series, double step, double value) {
   if (!redraw_timer_.isActive()) redraw_timer_.start();
 }
 
-void LossPlot::addAccuracy(double step, double accuracy) { addPoint(kAccuracy, step, accuracy); }
+void LossPlot::addAccuracy(const QString& series, double step, double accuracy) {
+  accuracy_series_.insert(series);
+  addPoint(series, step, accuracy);
+}
 
 void LossPlot::clear() {
   plot_->clearGraphs();
+  plot_->legend->setVisible(false);
   graph_index_.clear();
+  accuracy_series_.clear();
   pending_.clear();
   plot_->replot();
 }

@@ -1,6 +1,7 @@
 // Live loss curves of one training stage (QCustomPlot), buffered and redrawn on a timer.
 #pragma once
 #include <QMap>
+#include <QSet>
 #include <QTimer>
 #include <QVector>
 #include <QWidget>
@@ -16,8 +17,8 @@ class LossPlot : public QWidget {
 
   // Buffers a point; the plot redraws at most every kRedrawMs.
   void addPoint(const QString& series, double step, double value);
-  // Accuracy on the right-hand axis.
-  void addAccuracy(double step, double accuracy);
+  // Accuracy on the right-hand axis, as its own series.
+  void addAccuracy(const QString& series, double step, double accuracy);
   void clear();
   int pointCount(const QString& series) const;
   QCustomPlot* plot() const { return plot_; }
@@ -29,6 +30,7 @@ class LossPlot : public QWidget {
   QCustomPlot* plot_;
   QTimer redraw_timer_;
   QMap<QString, int> graph_index_;
+  QSet<QString> accuracy_series_;
   QMap<QString, QVector<QPair<double, double>>> pending_;
 };
 

@@ -190,7 +190,8 @@ void MainWindow::onStep(const StepPoint& p) {
 }
 
 void MainWindow::onEvaluation(const EvaluationPoint& p) {
-  if (p.split == "target_test") stagePlot(p.stage)->addAccuracy(p.step, p.top1);
+  const QString series = p.split == "target_test" ? "target test accuracy" : "source test accuracy";
+  stagePlot(p.stage)->addAccuracy(series, p.step, p.top1);
   appendLog(QString("stage %1 step %2: %3 network on %4: top-1 %5")
                 .arg(p.stage).arg(p.step).arg(p.network, p.split).arg(p.top1, 0, 'f', 4));
 }

@@ -88,6 +88,10 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(ranged(field("loss.beta", FieldType::kNumber, 1.0, "losses", "", "Weight of Lm (stage 1)"), 0, 1e6));
   s.push_back(ranged(field("loss.mu", FieldType::kNumber, 2.0, "losses", "", "Weight of L_advD (discriminator)"), 0, 1e6, true));
   s.push_back(ranged(field("loss.nu", FieldType::kNumber, 1.0, "losses", "", "Weight of L_advM (target network)"), 0, 1e6));
+  s.push_back(choice(field("loss.mutual_information", FieldType::kString, "mean", "losses", "",
+                           "Lm per sample: \"sum\" = (Σ_j ht_j·hd_j)², the paper's formula on raw "
+                           "features; \"mean\" = (mean_j ht_j·hd_j)², the same constraint on the "
+                           "scale of Lc (with \"sum\", Lm swamps Lc on 50-unit halves)"), {"mean", "sum"}));
   s.push_back(field("loss.target_mutual_information", FieldType::kBool, false, "losses", "",
                     "Also apply β·Lm to the target network in stage 2 (the paper saw no gain)"));
   s.push_back(ranged(field("stage1.epochs", FieldType::kInt, 20, "stage 1", "epochs",
@@ -320,6 +324,7 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.mu = j["loss"]["mu"];
   c.nu = j["loss"]["nu"];
   c.target_mutual_information = j["loss"]["target_mutual_information"];
+  c.lm_per_unit = j["loss"]["mutual_information"] == "mean";
   c.stage1_epochs = j["stage1"]["epochs"];
   c.stage1_batch_size = j["stage1"]["batch_size"];
   c.stage1_lr = j["stage1"]["lr"];

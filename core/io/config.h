@@ -58,6 +58,7 @@ struct ExperimentConfig {
   bool discriminator_batch_norm = true;
   double alpha = 2, beta = 1, mu = 2, nu = 1;
   bool target_mutual_information = false;
+  bool lm_per_unit = true;  // loss.mutual_information == "mean"
   int64_t stage1_epochs = 20, stage1_batch_size = 128;
   double stage1_lr = 2e-4, stage1_beta1 = 0.5, stage1_beta2 = 0.999;
   int64_t stage2_iterations = 3000, stage2_batch_size = 128;

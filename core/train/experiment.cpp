@@ -144,6 +144,7 @@ void Experiment::build_networks() {
   SourceTrainerOptions s;
   s.alpha = config_.alpha;
   s.beta = config_.beta;
+  s.lm_per_unit = config_.lm_per_unit;
   s.lr = config_.stage1_lr;
   s.beta1 = config_.stage1_beta1;
   s.beta2 = config_.stage1_beta2;
@@ -448,6 +449,7 @@ void Experiment::make_adapter() {
   a.nu = config_.nu;
   a.beta = config_.beta;
   a.target_mutual_information = config_.target_mutual_information;
+  a.lm_per_unit = config_.lm_per_unit;
   a.lr = config_.stage2_lr;
   a.discriminator_lr = config_.stage2_discriminator_lr;
   a.beta1 = config_.stage2_beta1;

@@ -11,8 +11,9 @@ torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tens
 }
 
 torch::Tensor mutual_information_loss(const torch::Tensor& domain_specific,
-                                      const torch::Tensor& task_specific) {
-  return (domain_specific * task_specific).sum(1).pow(2).mean();
+                                      const torch::Tensor& task_specific, bool per_unit) {
+  const auto products = domain_specific * task_specific;
+  return (per_unit ? products.mean(1) : products.sum(1)).pow(2).mean();
 }
 
 torch::Tensor reconstruction_loss(const torch::Tensor& images, const torch::Tensor& reconstruction) {

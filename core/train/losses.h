@@ -6,9 +6,11 @@ namespace fan::train {
 
 // Lc: cross-entropy of softmax(logits) against the labels.
 torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tensor& labels);
-// Lm: (ht_iᵀ hd_i)² per sample, averaged over the batch.
+// Lm: (ht_iᵀ hd_i)² per sample, averaged over the batch. With `per_unit`,
+// the dot product is divided by |hd| first (the mean of the products instead
+// of their sum), which keeps Lm on the scale of Lc for 50-unit halves.
 torch::Tensor mutual_information_loss(const torch::Tensor& domain_specific,
-                                      const torch::Tensor& task_specific);
+                                      const torch::Tensor& task_specific, bool per_unit = false);
 // Lr: squared error, averaged over pixels and batch.
 torch::Tensor reconstruction_loss(const torch::Tensor& images, const torch::Tensor& reconstruction);
 // L_advD = −log D(source) − log(1 − D(target)), from D's logits (stable form).

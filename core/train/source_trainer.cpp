@@ -18,7 +18,7 @@ std::map<std::string, double> SourceTrainer::step(const torch::Tensor& images, c
   std::vector<torch::Tensor> terms = {classification_loss(out.logits, labels)};
   auto total = options_.alpha * terms[0];
   if (net_->uses_mutual_information()) {
-    terms.push_back(mutual_information_loss(out.domain_specific, out.task_specific));
+    terms.push_back(mutual_information_loss(out.domain_specific, out.task_specific, options_.lm_per_unit));
     names.push_back("Lm");
     total = total + options_.beta * terms.back();
   }

@@ -12,6 +12,7 @@ namespace fan::train {
 struct SourceTrainerOptions {
   double alpha = 2.0;  // weight of Lc
   double beta = 1.0;   // weight of Lm (only the full variant has Lm)
+  bool lm_per_unit = true;  // Lm on the mean of ht∘hd rather than the sum (see losses.h)
   double lr = 2e-4;
   double beta1 = 0.5;
   double beta2 = 0.999;

@@ -69,7 +69,7 @@ std::map<std::string, double> TargetAdapter::step(const torch::Tensor& source_in
     total = total + terms.back();
   }
   if (options_.target_mutual_information && target_->uses_mutual_information()) {
-    terms.push_back(mutual_information_loss(out.domain_specific, out.task_specific));
+    terms.push_back(mutual_information_loss(out.domain_specific, out.task_specific, options_.lm_per_unit));
     names.push_back("Lm");
     total = total + options_.beta * terms.back();
   }

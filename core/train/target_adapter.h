@@ -15,6 +15,7 @@ struct TargetAdapterOptions {
   double nu = 1.0;  // weight of L_advM (target network)
   double beta = 1.0;
   bool target_mutual_information = false;  // β·Lm on the target side too
+  bool lm_per_unit = true;
   double lr = 2e-4;                // target network
   double discriminator_lr = 2e-4;  // discriminator
   double beta1 = 0.5;

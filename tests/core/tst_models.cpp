@@ -86,6 +86,8 @@ class TestModels : public QObject {
     const auto hd = torch::tensor({{1.0, 2.0}, {0.0, 1.0}});
     const auto ht = torch::tensor({{3.0, 4.0}, {2.0, 5.0}});
     QCOMPARE(train::mutual_information_loss(hd, ht).item<double>(), 73.0);
+    // Per unit: (11/2)² = 30.25 and (5/2)² = 6.25, mean 18.25.
+    QCOMPARE(train::mutual_information_loss(hd, ht, /*per_unit=*/true).item<double>(), 18.25);
     // Orthogonal halves give zero.
     QCOMPARE(train::mutual_information_loss(torch::tensor({{1.0, 0.0}}), torch::tensor({{0.0, 7.0}})).item<double>(), 0.0);
   }
