@@ -12,7 +12,7 @@ endif()
 find_package(CLI11 REQUIRED)
 # Qt Test drives every test executable, including the core ones.
 if(FAN_BUILD_GUI)
-  find_package(Qt6 REQUIRED COMPONENTS Core Gui Widgets PrintSupport Test Concurrent)
+  find_package(Qt6 REQUIRED COMPONENTS Core Gui Widgets PrintSupport Svg Test Concurrent)
   # QCustomPlotQt6's config expects Qt6::PrintSupport to exist already.
   find_package(QCustomPlotQt6 REQUIRED)
 else()

@@ -1,22 +1,71 @@
 // Live loss curves of one training stage.
 #include "widgets/loss_plot.h"
 
+#include <QCheckBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QSlider>
+#include <QSvgGenerator>
+#include <QTextStream>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
+
+#include <cmath>
 
 namespace fan::widgets {
 namespace {
 // Bursts of points are coalesced into one replot within this many milliseconds.
 constexpr int kRedrawMs = 40;
+// The smoothing slider's resolution: weight = value / kSmoothingSteps.
+constexpr int kSmoothingSteps = 100;
 const QList<QColor> kColors = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
                                QColor(214, 39, 40), QColor(148, 103, 189), QColor(140, 86, 75),
-                               QColor(227, 119, 194)};
+                               QColor(227, 119, 194), QColor(127, 127, 127)};
+
+// Writes through a temp file so a failed export leaves nothing half-written.
+template <typename Fn>
+bool write_atomically(const QString& path, Fn write) {
+  const QString tmp = path + ".tmp";
+  if (!write(tmp)) {
+    QFile::remove(tmp);
+    return false;
+  }
+  QFile::remove(path);
+  return QFile::rename(tmp, path);
+}
 }  // namespace
 
-LossPlot::LossPlot(const QString& title, QWidget* parent) : QWidget(parent), plot_(new QCustomPlot(this)) {
+LossPlot::LossPlot(const QString& title, QWidget* parent)
+    : QWidget(parent),
+      plot_(new QCustomPlot(this)),
+      smoothing_slider_(new QSlider(Qt::Horizontal)),
+      log_box_(new QCheckBox("log y")),
+      fit_box_(new QCheckBox("auto-fit")),
+      hover_label_(new QLabel) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  layout->addWidget(plot_);
+  auto* controls = new QHBoxLayout;
+  controls->addWidget(new QLabel("smoothing"));
+  smoothing_slider_->setRange(0, kSmoothingSteps - 1);
+  smoothing_slider_->setMaximumWidth(140);
+  smoothing_slider_->setToolTip("Exponential moving average of the curves (0: raw)");
+  controls->addWidget(smoothing_slider_);
+  controls->addWidget(log_box_);
+  fit_box_->setChecked(true);
+  fit_box_->setToolTip("Rescale the axes to follow new data");
+  controls->addWidget(fit_box_);
+  controls->addWidget(hover_label_, 1);
+  auto* export_button = new QPushButton("Export…");
+  export_button->setToolTip("PNG, SVG, PDF or CSV");
+  controls->addWidget(export_button);
+  layout->addLayout(controls);
+  layout->addWidget(plot_, 1);
+
   plot_->plotLayout()->insertRow(0);
   plot_->plotLayout()->addElement(0, 0, new QCPTextElement(plot_, title, QFont("sans", 10, QFont::Bold)));
   plot_->xAxis->setLabel("step");
@@ -25,10 +74,23 @@ LossPlot::LossPlot(const QString& title, QWidget* parent) : QWidget(parent), plo
   plot_->yAxis2->setVisible(true);
   plot_->yAxis2->setRange(0, 1);
   plot_->legend->setVisible(false);  // shown once the first series arrives
+  plot_->legend->setFont(QFont("sans", 8));
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+
   redraw_timer_.setSingleShot(true);
   redraw_timer_.setInterval(kRedrawMs);
   connect(&redraw_timer_, &QTimer::timeout, this, &LossPlot::redraw);
+  connect(smoothing_slider_, &QSlider::valueChanged, this,
+          [this](int v) { setSmoothing(static_cast<double>(v) / kSmoothingSteps); });
+  connect(log_box_, &QCheckBox::toggled, this, &LossPlot::setLogScale);
+  connect(fit_box_, &QCheckBox::toggled, this, [this](bool on) {
+    setAutoFit(on);
+    scheduleRedraw();
+  });
+  connect(export_button, &QPushButton::clicked, this, &LossPlot::exportDialog);
+  connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* event) {
+    hover_label_->setText(readout(plot_->xAxis->pixelToCoord(event->position().x())));
+  });
 }
 
 int LossPlot::graphFor(const QString& series) {
@@ -49,8 +111,8 @@ int LossPlot::graphFor(const QString& series) {
 }
 
 void LossPlot::addPoint(const QString& series, double step, double value) {
-  pending_[series].append({step, value});
-  if (!redraw_timer_.isActive()) redraw_timer_.start();
+  raw_[series].append(QPointF(step, value));
+  scheduleRedraw();
 }
 
 void LossPlot::addAccuracy(const QString& series, double step, double accuracy) {
@@ -58,38 +120,141 @@ void LossPlot::addAccuracy(const QString& series, double step, double accuracy) 
   addPoint(series, step, accuracy);
 }
 
+void LossPlot::scheduleRedraw() {
+  if (!redraw_timer_.isActive()) redraw_timer_.start();
+}
+
 void LossPlot::clear() {
   plot_->clearGraphs();
   plot_->legend->setVisible(false);
   graph_index_.clear();
   accuracy_series_.clear();
-  pending_.clear();
+  raw_.clear();
   plot_->replot();
 }
 
-int LossPlot::pointCount(const QString& series) const {
-  auto it = graph_index_.find(series);
-  const int pending = pending_.value(series).size();
-  if (it == graph_index_.end()) return pending;
-  return plot_->graph(*it)->dataCount() + pending;
+int LossPlot::pointCount(const QString& series) const { return raw_.value(series).size(); }
+
+QStringList LossPlot::seriesNames() const { return raw_.keys(); }
+
+void LossPlot::setSmoothing(double weight) {
+  smoothing_ = std::clamp(weight, 0.0, 0.99);
+  if (smoothing_slider_->value() != static_cast<int>(std::lround(smoothing_ * kSmoothingSteps)))
+    smoothing_slider_->setValue(static_cast<int>(std::lround(smoothing_ * kSmoothingSteps)));
+  scheduleRedraw();
+}
+
+void LossPlot::setLogScale(bool on) {
+  if (log_box_->isChecked() != on) log_box_->setChecked(on);
+  plot_->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+  plot_->yAxis->setTicker(on ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog)
+                             : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+  scheduleRedraw();
 }
 
 void LossPlot::redraw() {
-  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+  for (auto it = raw_.begin(); it != raw_.end(); ++it) {
     auto* graph = plot_->graph(graphFor(it.key()));
-    for (const auto& [x, y] : it.value()) graph->addData(x, y);
-  }
-  pending_.clear();
-  bool first = true;
-  for (int i = 0; i < plot_->graphCount(); ++i) {
-    if (plot_->graph(i)->valueAxis() == plot_->yAxis) {
-      plot_->graph(i)->rescaleAxes(/*onlyEnlarge=*/!first);
+    const bool accuracy = accuracy_series_.contains(it.key());
+    QVector<double> keys, values;
+    keys.reserve(it->size());
+    values.reserve(it->size());
+    double ema = 0;
+    bool first = true;
+    for (const auto& p : *it) {
+      // Accuracy points are sparse: they are shown as measured.
+      ema = first || accuracy ? p.y() : smoothing_ * ema + (1 - smoothing_) * p.y();
       first = false;
+      keys.push_back(p.x());
+      values.push_back(ema);
     }
+    graph->setData(keys, values, /*alreadySorted=*/true);
   }
-  for (int i = 0; i < plot_->graphCount(); ++i)
-    if (plot_->graph(i)->valueAxis() == plot_->yAxis2) plot_->graph(i)->rescaleKeyAxis(/*onlyEnlarge=*/true);
+  if (auto_fit_) {
+    bool first = true;
+    for (int i = 0; i < plot_->graphCount(); ++i) {
+      auto* graph = plot_->graph(i);
+      if (graph->valueAxis() == plot_->yAxis) {
+        graph->rescaleAxes(/*onlyEnlarge=*/!first);
+        first = false;
+      } else {
+        graph->rescaleKeyAxis(/*onlyEnlarge=*/!first);
+        first = false;
+      }
+    }
+    plot_->yAxis2->setRange(0, 1);
+  }
   plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString LossPlot::readout(double step) const {
+  QStringList parts;
+  double shown_step = NAN;
+  for (auto it = raw_.begin(); it != raw_.end(); ++it) {
+    if (it->isEmpty()) continue;
+    // The logged point nearest to `step`.
+    const QPointF* best = &it->front();
+    for (const auto& p : *it)
+      if (std::abs(p.x() - step) < std::abs(best->x() - step)) best = &p;
+    if (std::isnan(shown_step)) shown_step = best->x();
+    parts << QString("%1 %2").arg(it.key()).arg(best->y(), 0, 'g', 4);
+  }
+  if (parts.isEmpty()) return {};
+  return QString("step %1: %2").arg(shown_step).arg(parts.join(", "));
+}
+
+bool LossPlot::exportPng(const QString& path, int width, int height) {
+  redraw();
+  return write_atomically(path, [&](const QString& tmp) {
+    return plot_->savePng(tmp, width, height) && QFileInfo(tmp).size() > 0;
+  });
+}
+
+bool LossPlot::exportPdf(const QString& path, int width, int height) {
+  redraw();
+  return write_atomically(path, [&](const QString& tmp) {
+    return plot_->savePdf(tmp, width, height) && QFileInfo(tmp).size() > 0;
+  });
+}
+
+bool LossPlot::exportSvg(const QString& path, int width, int height) {
+  redraw();
+  return write_atomically(path, [&](const QString& tmp) {
+    QSvgGenerator generator;
+    generator.setFileName(tmp);
+    generator.setSize(QSize(width, height));
+    generator.setViewBox(QRect(0, 0, width, height));
+    QCPPainter painter;
+    if (!painter.begin(&generator)) return false;
+    plot_->toPainter(&painter, width, height);
+    painter.end();
+    return QFileInfo(tmp).size() > 0;
+  });
+}
+
+bool LossPlot::exportCsv(const QString& path) const {
+  return write_atomically(path, [&](const QString& tmp) {
+    QFile file(tmp);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) return false;
+    QTextStream out(&file);
+    out << "step,series,value\n";
+    for (auto it = raw_.begin(); it != raw_.end(); ++it)
+      for (const auto& p : *it) out << p.x() << ',' << it.key() << ',' << QString::number(p.y(), 'g', 10) << '\n';
+    out.flush();
+    return file.error() == QFile::NoError;
+  });
+}
+
+void LossPlot::exportDialog() {
+  QString selected;
+  const auto path = QFileDialog::getSaveFileName(this, "Export plot", "loss.png",
+                                                 "PNG (*.png);;SVG (*.svg);;PDF (*.pdf);;CSV (*.csv)", &selected);
+  if (path.isEmpty()) return;
+  const auto suffix = QFileInfo(path).suffix().toLower();
+  if (suffix == "svg") exportSvg(path);
+  else if (suffix == "pdf") exportPdf(path);
+  else if (suffix == "csv") exportCsv(path);
+  else exportPng(path);
 }
 
 }  // namespace fan::widgets

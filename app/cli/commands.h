@@ -7,4 +7,7 @@ namespace fan::cli {
 // `fan bench speed`: stage-1 and stage-2 step throughput.
 void add_bench_commands(CLI::App& app);
 
+// `fan tsne`, `fan pca`, `fan features`, `fan figures`: embeddings and the paper's figures.
+void add_analysis_commands(CLI::App& app);
+
 }  // namespace fan::cli

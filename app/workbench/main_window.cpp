@@ -3,31 +3,44 @@
 
 #include "core/io/config.h"
 #include "core/io/run_dir.h"
+#include "core/util/fs.h"
+#include "datasets_panel.h"
+#include "embedding_panel.h"
+#include "experiment_form.h"
+#include "inspector_panel.h"
+#include "runs_panel.h"
 #include "widgets/loss_plot.h"
+#include "widgets/preview_panel.h"
 
 #include <QAction>
 #include <QCloseEvent>
 #include <QDateTime>
+#include <QDir>
 #include <QDockWidget>
-#include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
+#include <QFutureWatcher>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QPainter>
 #include <QPlainTextEdit>
 #include <QSettings>
+#include <QSplitter>
 #include <QStatusBar>
 #include <QToolBar>
 #include <QVBoxLayout>
+#include <QtConcurrent>
 
 namespace fan::app {
 namespace {
-QLabel* placeholder(const QString& text) {
-  auto* label = new QLabel(text);
-  label->setAlignment(Qt::AlignCenter);
-  label->setWordWrap(true);
-  label->setStyleSheet("color: #667; padding: 12px;");
-  return label;
+// Recent projects kept in the File menu.
+constexpr int kMaxRecent = 8;
+
+QString format_eta(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e7) return "?";
+  const auto s = static_cast<qint64>(seconds + 0.5);
+  return s >= 3600 ? QString("%1:%2:%3").arg(s / 3600).arg(s / 60 % 60, 2, 10, QChar('0')).arg(s % 60, 2, 10, QChar('0'))
+                   : QString("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
 }
 }  // namespace
 
@@ -39,41 +52,80 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   auto* central = new QWidget;
   auto* plots = new QVBoxLayout(central);
   stage1_plot_ = new widgets::LossPlot("Stage 1: source network (α·Lc + β·Lm + Lr)");
-  stage2_plot_ = new widgets::LossPlot("Stage 2: adaptation (μ·L_advD, ν·L_advM + Lr)");
-  plots->addWidget(stage1_plot_);
-  plots->addWidget(stage2_plot_);
+  stage2_plot_ = new widgets::LossPlot("Stage 2: adaptation (μ·L_advD; ν·L_advM + Lr)");
+  results_label_ = new QLabel;
+  results_label_->setWordWrap(true);
+  plots->addWidget(stage1_plot_, 1);
+  plots->addWidget(stage2_plot_, 1);
+  plots->addWidget(results_label_);
   setCentralWidget(central);
 
-  project_view_ = new QPlainTextEdit;
-  project_view_->setReadOnly(true);
-  addPanel("Experiment", project_view_, Qt::LeftDockWidgetArea);
-  addPanel("Datasets", placeholder("Source and target datasets: samples and counts"), Qt::LeftDockWidgetArea);
-  preview_label_ = placeholder("Reconstruction previews appear here during a run");
-  addPanel("Reconstructions", preview_label_, Qt::RightDockWidgetArea);
-  addPanel("Domain-specific inspector", placeholder("Swap hd and logits between a target and a source image"),
-           Qt::RightDockWidgetArea);
-  addPanel("Embedding", placeholder("t-SNE of the logit and domain-specific subspaces"), Qt::RightDockWidgetArea);
-  addPanel("Runs", placeholder("Runs in the output directory"), Qt::LeftDockWidgetArea);
+  form_ = new ExperimentForm;
+  addPanel("Experiment", form_, Qt::LeftDockWidgetArea);
+  datasets_ = new DatasetsPanel(form_);
+  addPanel("Datasets", datasets_, Qt::LeftDockWidgetArea);
+  runs_ = new RunsPanel;
+  addPanel("Runs", runs_, Qt::LeftDockWidgetArea);
+  previews_ = new widgets::PreviewPanel;
+  addPanel("Reconstructions", previews_, Qt::RightDockWidgetArea);
+  inspector_ = new InspectorPanel;
+  addPanel("Domain-specific inspector", inspector_, Qt::RightDockWidgetArea);
+  embedding_ = new EmbeddingPanel;
+  addPanel("Embedding", embedding_, Qt::RightDockWidgetArea);
   log_ = new QPlainTextEdit;
   log_->setObjectName("log");
   log_->setReadOnly(true);
   log_->setMaximumBlockCount(5000);
   addPanel("Log", log_, Qt::BottomDockWidgetArea);
+  tabifyDockWidget(findChild<QDockWidget*>("Experiment"), findChild<QDockWidget*>("Datasets"));
+  tabifyDockWidget(findChild<QDockWidget*>("Experiment"), findChild<QDockWidget*>("Runs"));
+  findChild<QDockWidget*>("Experiment")->raise();
+  tabifyDockWidget(findChild<QDockWidget*>("Domain-specific inspector"), findChild<QDockWidget*>("Embedding"));
+  findChild<QDockWidget*>("Domain-specific inspector")->raise();
 
-  auto* toolbar = addToolBar("Run");
-  toolbar->setObjectName("run_toolbar");
-  auto* open_action = toolbar->addAction("Open…");
-  connect(open_action, &QAction::triggered, this, [this] {
+  auto* file = menuBar()->addMenu("&File");
+  file->addAction("&Open project…", QKeySequence::Open, this, [this] {
     const auto path = QFileDialog::getOpenFileName(this, "Open project", "projects", "Projects (*.json)");
     if (!path.isEmpty()) openProject(path);
   });
-  toolbar->addSeparator();
+  file->addAction("&Save project", QKeySequence::Save, this, [this] {
+    if (project_path_.isEmpty()) {
+      const auto path = QFileDialog::getSaveFileName(this, "Save project", "projects", "Projects (*.json)");
+      if (!path.isEmpty()) saveProject(path);
+    } else {
+      saveProject(project_path_);
+    }
+  });
+  file->addAction("Save project &as…", QKeySequence::SaveAs, this, [this] {
+    const auto path = QFileDialog::getSaveFileName(this, "Save project as", project_path_, "Projects (*.json)");
+    if (!path.isEmpty()) saveProject(path);
+  });
+  recent_menu_ = file->addMenu("Recent projects");
+  file->addSeparator();
+  file->addAction("Open &run…", this, [this] {
+    const auto dir = QFileDialog::getExistingDirectory(this, "Open run directory", runs_->directory());
+    if (!dir.isEmpty()) openRun(dir);
+  });
+  file->addAction("Resume run…", this, [this] {
+    const auto dir = QFileDialog::getExistingDirectory(this, "Resume run directory", runs_->directory());
+    if (!dir.isEmpty()) resumeRun(dir);
+  });
+  file->addSeparator();
+  file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
+  rebuildRecentMenu();
+
+  auto* toolbar = addToolBar("Run");
+  toolbar->setObjectName("run_toolbar");
   run_action_ = toolbar->addAction("Run");
+  run_action_->setToolTip("Run the experiment in the form (stage 1, then adaptation)");
   pause_action_ = toolbar->addAction("Pause");
   stop_action_ = toolbar->addAction("Stop");
+  stop_action_->setToolTip("Stop at the next step; a resumable checkpoint is kept");
   connect(run_action_, &QAction::triggered, this, &MainWindow::runExperiment);
   connect(pause_action_, &QAction::triggered, this, &MainWindow::pauseOrResume);
   connect(stop_action_, &QAction::triggered, this, &MainWindow::stopExperiment);
+  auto* view_menu = menuBar()->addMenu("&View");
+  for (auto* dock : findChildren<QDockWidget*>()) view_menu->addAction(dock->toggleViewAction());
 
   status_stage_ = new QLabel("idle");
   status_rate_ = new QLabel;
@@ -94,25 +146,43 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(worker_, &TrainingWorker::failed, this, [this](const QString& error) {
     setRunning(false);
     appendLog("error: " + error);
-    QMessageBox::warning(this, "Run failed", error);
+    runs_->refresh();
+    emit runFailed(error);
+    warn("Run failed", error);
   });
   connect(worker_, &TrainingWorker::finished, this, [this](const QString& results) {
     setRunning(false);
-    appendLog("finished: " + results);
+    const auto r = nlohmann::json::parse(results.toStdString(), nullptr, false);
+    const QString status = r.is_object() ? QString::fromStdString(r.value("status", "")) : "";
+    appendLog(status == "stopped" ? "stopped; resume it from File → Resume run or `fan resume " + run_dir_ + "`"
+                                  : "finished: " + results);
+    if (r.is_object() && r.contains("adapted") && r["adapted"].is_object())
+      results_label_->setText(QString("Target test accuracy: source only %1 → adapted %2 (top-5 %3)")
+                                  .arg(r["source_only"].value("top1", 0.0), 0, 'f', 4)
+                                  .arg(r["adapted"].value("top1", 0.0), 0, 'f', 4)
+                                  .arg(r["adapted"].value("top5", 0.0), 0, 'f', 4));
+    runs_->refresh();
     emit runFinished(results);
+    if (status == "finished") openRun(run_dir_);
   });
+  connect(datasets_, &DatasetsPanel::message, this, &MainWindow::appendLog);
+  connect(runs_, &RunsPanel::openRequested, this, [this](const QString& dir) { openRun(dir); });
+  connect(runs_, &RunsPanel::overlayRequested, this, &MainWindow::overlayRun);
   worker_thread_.start();
   setRunning(false);
+  runs_->refresh();
 
-  QSettings settings("FAN Workbench", "fan-workbench");
+  QSettings settings;
   restoreGeometry(settings.value("geometry").toByteArray());
   restoreState(settings.value("window_state").toByteArray());
 }
 
 MainWindow::~MainWindow() {
+  embedding_->cancel();
   worker_->stopToken().request_stop();
   worker_thread_.quit();
   worker_thread_.wait();
+  QThreadPool::globalInstance()->waitForDone();
 }
 
 QDockWidget* MainWindow::addPanel(const QString& title, QWidget* widget, Qt::DockWidgetArea area) {
@@ -123,20 +193,69 @@ QDockWidget* MainWindow::addPanel(const QString& title, QWidget* widget, Qt::Doc
   return dock;
 }
 
+void MainWindow::warn(const QString& title, const QString& text) {
+  if (interactive_) QMessageBox::warning(this, title, text);
+}
+
 bool MainWindow::openProject(const QString& path) {
   try {
     const auto config = io::ExperimentConfig::load(path.toStdString());
+    form_->setConfig(config.resolved);
     project_path_ = path;
-    project_json_ = QString::fromStdString(config.resolved.dump(2));
-    project_view_->setPlainText(project_json_);
     setWindowTitle("FAN Workbench — " + QFileInfo(path).fileName());
     appendLog("opened " + path);
+    addRecent(path);
     return true;
   } catch (const std::exception& e) {
     appendLog(QString("error: ") + e.what());
-    QMessageBox::warning(this, "Cannot open project", e.what());
+    warn("Cannot open project", e.what());
     return false;
   }
+}
+
+bool MainWindow::saveProject(const QString& path) {
+  const QString problem = form_->firstProblem();
+  if (!problem.isEmpty()) {
+    appendLog("not saved: " + problem);
+    warn("Cannot save", problem);
+    return false;
+  }
+  try {
+    const auto config = io::validate_config(form_->config(), "form");
+    util::atomic_write(path.toStdString(), config.dump(2) + "\n");
+    project_path_ = path;
+    setWindowTitle("FAN Workbench — " + QFileInfo(path).fileName());
+    appendLog("saved " + path);
+    addRecent(path);
+    return true;
+  } catch (const std::exception& e) {
+    appendLog(QString("error: ") + e.what());
+    warn("Cannot save", e.what());
+    return false;
+  }
+}
+
+QString MainWindow::projectJson() const {
+  if (!form_->firstProblem().isEmpty()) return {};
+  return QString::fromStdString(io::validate_config(form_->config(), "form").dump(2));
+}
+
+void MainWindow::addRecent(const QString& path) {
+  QSettings settings;
+  auto recent = settings.value("recent_projects").toStringList();
+  const QString absolute = QFileInfo(path).absoluteFilePath();
+  recent.removeAll(absolute);
+  recent.prepend(absolute);
+  while (recent.size() > kMaxRecent) recent.removeLast();
+  settings.setValue("recent_projects", recent);
+  rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu() {
+  recent_menu_->clear();
+  for (const auto& path : QSettings().value("recent_projects").toStringList())
+    recent_menu_->addAction(path, this, [this, path] { openProject(path); });
+  recent_menu_->setEnabled(!recent_menu_->isEmpty());
 }
 
 void MainWindow::appendLog(const QString& text) {
@@ -149,22 +268,42 @@ void MainWindow::setRunning(bool running) {
   pause_action_->setEnabled(running);
   stop_action_->setEnabled(running);
   pause_action_->setText("Pause");
-  if (!running) status_stage_->setText("idle");
+  form_->setRunning(running);
+  if (!running) {
+    status_stage_->setText("idle");
+    status_rate_->clear();
+  }
 }
 
 void MainWindow::runExperiment() {
   if (running_) return;
-  if (project_json_.isEmpty()) {
-    appendLog("open a project first");
+  const QString problem = form_->firstProblem();
+  if (!problem.isEmpty()) {
+    appendLog("cannot run: " + problem);
+    warn("Cannot run", problem);
     return;
   }
-  const auto name = io::ExperimentConfig::from_json(nlohmann::json::parse(project_json_.toStdString())).name;
-  const auto dir = QString::fromStdString(io::RunDirectory::default_for(name).string());
+  const auto config = io::validate_config(form_->config(), "form");
+  run_dir_ = QDir(runs_->directory()).filePath(QString::fromStdString(
+      io::RunDirectory::default_for(config["name"].get<std::string>(), "").string()));
   stage1_plot_->clear();
   stage2_plot_->clear();
+  previews_->clear();
+  results_label_->clear();
   setRunning(true);
-  appendLog("run directory: " + dir);
-  emit startRequested(project_json_, dir);
+  appendLog("run directory: " + run_dir_);
+  emit startRequested(QString::fromStdString(config.dump()), run_dir_);
+}
+
+void MainWindow::resumeRun(const QString& dir) {
+  if (running_) return;
+  run_dir_ = dir;
+  stage1_plot_->clear();
+  stage2_plot_->clear();
+  loadMetrics(dir, QString());
+  setRunning(true);
+  appendLog("resuming " + dir);
+  emit startRequested(QString(), dir);
 }
 
 void MainWindow::pauseOrResume() {
@@ -176,55 +315,131 @@ void MainWindow::pauseOrResume() {
 
 void MainWindow::stopExperiment() {
   worker_->stopToken().request_stop();
-  appendLog("stopping at the next step (a checkpoint is kept)");
+  appendLog("stopping at the next step (a resumable checkpoint is kept)");
 }
 
 void MainWindow::onStep(const StepPoint& p) {
   auto* plot = stagePlot(p.stage);
   for (auto it = p.losses.begin(); it != p.losses.end(); ++it)
     if (it.key() != "D_acc") plot->addPoint(it.key(), p.step, it.value());
+  if (p.losses.contains("D_acc")) plot->addAccuracy("discriminator accuracy", p.step, p.losses.value("D_acc"));
   const double fraction = p.total > 0 ? double(p.step) / p.total : 1;
-  const double eta = fraction > 0 ? p.elapsed_seconds * (1 - fraction) / fraction : 0;
-  status_stage_->setText(QString("stage %1 · step %2/%3 · ETA %4 s").arg(p.stage).arg(p.step).arg(p.total).arg(eta, 0, 'f', 0));
+  const double eta = fraction > 0 ? p.elapsed_seconds * (1 - fraction) / fraction : -1;
+  status_stage_->setText(
+      QString("stage %1 · step %2/%3 · ETA %4").arg(p.stage).arg(p.step).arg(p.total).arg(format_eta(eta)));
   status_rate_->setText(QString("%1 images/s").arg(p.images_per_second, 0, 'f', 0));
 }
 
 void MainWindow::onEvaluation(const EvaluationPoint& p) {
   const QString series = p.split == "target_test" ? "target test accuracy" : "source test accuracy";
   stagePlot(p.stage)->addAccuracy(series, p.step, p.top1);
-  appendLog(QString("stage %1 step %2: %3 network on %4: top-1 %5")
-                .arg(p.stage).arg(p.step).arg(p.network, p.split).arg(p.top1, 0, 'f', 4));
+  appendLog(QString("stage %1 step %2: %3 network on %4: top-1 %5, top-5 %6")
+                .arg(p.stage).arg(p.step).arg(p.network, p.split).arg(p.top1, 0, 'f', 4).arg(p.top5, 0, 'f', 4));
 }
 
 void MainWindow::onPreview(const PreviewImages& images) {
-  const int n = images.originals.size();
-  if (n == 0) return;
-  const int cell = 56;
-  QImage grid(n * cell, 2 * cell, QImage::Format_RGB32);
-  grid.fill(Qt::white);
-  QPainter painter(&grid);
-  for (int i = 0; i < n; ++i) {
-    painter.drawImage(QRect(i * cell, 0, cell, cell), images.originals[i]);
-    if (i < images.reconstructions.size())
-      painter.drawImage(QRect(i * cell, cell, cell, cell), images.reconstructions[i]);
+  widgets::PreviewSnapshot s;
+  s.stage = images.stage;
+  s.step = images.step;
+  s.domain = images.domain;
+  s.originals = images.originals;
+  s.reconstructions = images.reconstructions;
+  previews_->addSnapshot(s);
+}
+
+void MainWindow::loadMetrics(const QString& dir, const QString& suffix) {
+  const auto records = io::RunDirectory(dir.toStdString()).read_metrics();
+  for (const auto& r : records) {
+    const int stage = r.value("stage", 1);
+    auto* plot = stagePlot(stage == 2 ? 2 : 1);
+    const double step = r.value("step", 0);
+    if (r.value("type", "") == "step" && r.contains("losses")) {
+      for (auto it = r["losses"].begin(); it != r["losses"].end(); ++it) {
+        if (it.key() == "D_acc") continue;
+        plot->addPoint(QString::fromStdString(it.key()) + suffix, step, it.value().get<double>());
+      }
+    } else if (r.value("type", "") == "evaluation") {
+      const QString series = r.value("split", "") == "target_test" ? "target test accuracy" : "source test accuracy";
+      plot->addAccuracy(series + suffix, step, r.value("top1", 0.0));
+    }
   }
-  painter.end();
-  preview_label_->setPixmap(QPixmap::fromImage(grid));
-  preview_label_->setToolTip(QString("%1 test images (top) and reconstructions (bottom), stage %2 step %3")
-                                 .arg(images.domain).arg(images.stage).arg(images.step));
+}
+
+bool MainWindow::openRun(const QString& dir) {
+  try {
+    io::RunDirectory run(dir.toStdString());
+    const auto config = io::ExperimentConfig::from_json(io::read_json_file(run.config_path()), run.config_path().string());
+    if (!running_) {
+      form_->setConfig(config.resolved);
+      stage1_plot_->clear();
+      stage2_plot_->clear();
+      loadMetrics(dir, QString());
+    }
+    run_dir_ = dir;
+    const auto summary = summarize_run(dir);
+    results_label_->setText(QString("%1 — %2; target test accuracy: source only %3, adapted %4")
+                                .arg(dir, summary.status)
+                                .arg(summary.source_only < 0 ? QString("–") : QString::number(summary.source_only, 'f', 4))
+                                .arg(summary.adapted < 0 ? QString("–") : QString::number(summary.adapted, 'f', 4)));
+    appendLog("opened run " + dir + " (" + summary.status + "); loading its networks…");
+  } catch (const std::exception& e) {
+    appendLog(QString("error: ") + e.what());
+    warn("Cannot open run", e.what());
+    return false;
+  }
+  // The networks load off the GUI thread; the panels fill when they arrive.
+  auto* watcher = new QFutureWatcher<std::pair<std::shared_ptr<RunModel>, QString>>(this);
+  connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, dir] {
+    watcher->deleteLater();
+    const auto [model, error] = watcher->result();
+    if (!model) {
+      appendLog("cannot load the networks of " + dir + ": " + error);
+      return;
+    }
+    inspector_->setModel(model);
+    embedding_->setModel(model);
+    if (model->hasDecoder() && !running_ && previews_->snapshotCount() == 0) {
+      // A finished run shows its final reconstructions.
+      widgets::PreviewSnapshot s;
+      s.stage = model->adapted() ? 2 : 1;
+      s.domain = "target";
+      for (int i = 0; i < std::min(8, model->count(Domain::kTarget)); ++i) {
+        const auto r = model->inspect(i, -1, 0);
+        s.originals.push_back(r.target);
+        s.reconstructions.push_back(r.target_reconstruction);
+      }
+      previews_->addSnapshot(s);
+    }
+    appendLog("networks of " + dir + " loaded: inspector and embedding ready");
+  });
+  watcher->setFuture(QtConcurrent::run([dir]() -> std::pair<std::shared_ptr<RunModel>, QString> {
+    try {
+      return {std::make_shared<RunModel>(dir), QString()};
+    } catch (const std::exception& e) {
+      return {nullptr, QString::fromUtf8(e.what())};
+    }
+  }));
+  return true;
+}
+
+void MainWindow::overlayRun(const QString& dir) {
+  loadMetrics(dir, " (" + QFileInfo(dir).fileName() + ")");
+  appendLog("overlaid the curves of " + dir);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
   if (running_) {
-    const auto answer = QMessageBox::question(this, "Stop the run?",
-                                              "A run is going. Stop it (a checkpoint is kept) and quit?");
-    if (answer != QMessageBox::Yes) {
-      event->ignore();
-      return;
+    if (interactive_) {
+      const auto answer = QMessageBox::question(this, "Stop the run?",
+                                                "A run is going. Stop it (a resumable checkpoint is kept) and quit?");
+      if (answer != QMessageBox::Yes) {
+        event->ignore();
+        return;
+      }
     }
     worker_->stopToken().request_stop();
   }
-  QSettings settings("FAN Workbench", "fan-workbench");
+  QSettings settings;
   settings.setValue("geometry", saveGeometry());
   settings.setValue("window_state", saveState());
   event->accept();

@@ -8,12 +8,20 @@
 
 class QPlainTextEdit;
 class QAction;
+class QMenu;
 
 namespace fan::widgets {
 class LossPlot;
-}
+class PreviewPanel;
+}  // namespace fan::widgets
 
 namespace fan::app {
+
+class ExperimentForm;
+class RunsPanel;
+class DatasetsPanel;
+class InspectorPanel;
+class EmbeddingPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -21,19 +29,37 @@ class MainWindow : public QMainWindow {
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
 
-  // Loads a project file; false (and a message) when it does not validate.
+  // Loads a project file into the form; false (and a message) when it does not validate.
   bool openProject(const QString& path);
-  QString projectJson() const { return project_json_; }
+  bool saveProject(const QString& path);
+  // The form's config as JSON text (empty when the form has a problem).
+  QString projectJson() const;
+  // Shows a finished (or stopped) run from its files: curves, results, networks.
+  bool openRun(const QString& run_dir);
+  void overlayRun(const QString& run_dir);
+
+  ExperimentForm* form() const { return form_; }
   widgets::LossPlot* stagePlot(int stage) const { return stage == 1 ? stage1_plot_ : stage2_plot_; }
+  widgets::PreviewPanel* previews() const { return previews_; }
+  RunsPanel* runs() const { return runs_; }
+  InspectorPanel* inspector() const { return inspector_; }
+  EmbeddingPanel* embedding() const { return embedding_; }
+  DatasetsPanel* datasets() const { return datasets_; }
+  QString currentRunDir() const { return run_dir_; }
+  bool isRunning() const { return running_; }
+  // Message boxes are skipped when false (offscreen tests).
+  void setInteractive(bool on) { interactive_ = on; }
 
  public slots:
   void runExperiment();
+  void resumeRun(const QString& run_dir);
   void pauseOrResume();
   void stopExperiment();
 
  signals:
   void startRequested(const QString& config_json, const QString& run_dir);
   void runFinished(const QString& results_json);
+  void runFailed(const QString& error);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -45,19 +71,30 @@ class MainWindow : public QMainWindow {
   void onStep(const StepPoint& point);
   void onEvaluation(const EvaluationPoint& point);
   void onPreview(const PreviewImages& images);
+  void addRecent(const QString& path);
+  void rebuildRecentMenu();
+  void warn(const QString& title, const QString& text);
+  void loadMetrics(const QString& run_dir, const QString& suffix);
 
   QThread worker_thread_;
   TrainingWorker* worker_ = nullptr;
-  QString project_path_, project_json_;
+  QString project_path_, run_dir_;
+  ExperimentForm* form_ = nullptr;
   QPlainTextEdit* log_ = nullptr;
-  QPlainTextEdit* project_view_ = nullptr;
   widgets::LossPlot* stage1_plot_ = nullptr;
   widgets::LossPlot* stage2_plot_ = nullptr;
-  QLabel* preview_label_ = nullptr;
+  widgets::PreviewPanel* previews_ = nullptr;
+  RunsPanel* runs_ = nullptr;
+  DatasetsPanel* datasets_ = nullptr;
+  InspectorPanel* inspector_ = nullptr;
+  EmbeddingPanel* embedding_ = nullptr;
   QLabel* status_stage_ = nullptr;
   QLabel* status_rate_ = nullptr;
+  QLabel* results_label_ = nullptr;
+  QMenu* recent_menu_ = nullptr;
   QAction *run_action_ = nullptr, *pause_action_ = nullptr, *stop_action_ = nullptr;
   bool running_ = false;
+  bool interactive_ = true;
 };
 
 }  // namespace fan::app

@@ -425,15 +425,22 @@ json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
   return r;
 }
 
-json Experiment::evaluate_saved() {
+int Experiment::load_networks() {
   apply_threads(config_.threads);
   device_ = resolve_device(config_.device);
   load_data();
   build_networks();
   if (!std::filesystem::exists(run_dir_.checkpoint_path()))
-    throw Error(run_dir_.path().string() + ": no checkpoint to evaluate yet");
+    throw Error(run_dir_.path().string() + ": no checkpoint yet (the run has not written one)");
   if (state_.value("stage", 1) >= 2) make_adapter();
   restore_checkpoint();
+  source_net_->eval();
+  target_net_->eval();
+  return state_.value("stage", 1);
+}
+
+json Experiment::evaluate_saved() {
+  load_networks();
   json out;
   out["run"] = run_dir_.path().string();
   out["stage"] = state_.value("stage", 1);

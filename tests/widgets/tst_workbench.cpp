@@ -1,14 +1,22 @@
-// The workbench window: opening projects, and a tiny run whose events reach both plots.
+// The workbench: form ↔ JSON, invalid input, a tiny run reaching both plots, stop/resume, run panels.
 #include "core/synthetic.h"
 #include "core/test_util.h"
 
+#include "core/io/config.h"
 #include "widgets/loss_plot.h"
+#include "widgets/preview_panel.h"
+#include "workbench/embedding_panel.h"
+#include "workbench/experiment_form.h"
+#include "workbench/inspector_panel.h"
 #include "workbench/main_window.h"
+#include "workbench/runs_panel.h"
 
 #include <QApplication>
-#include <QMessageBox>
+#include <QLineEdit>
 #include <QSignalSpy>
 #include <QtTest>
+
+using nlohmann::json;
 
 class TestWorkbench : public QObject {
   Q_OBJECT
@@ -17,55 +25,138 @@ class TestWorkbench : public QObject {
   fan::test::ScratchDir runs_{"fan-wb-runs"};
   std::filesystem::path source_dir_;
 
+  json tinyConfig(int stage2_iterations) const {
+    return {{"name", "tiny"},
+            {"source", {{"dataset", "mnist"}, {"protocol", "full"}}},
+            {"target", {{"dataset", "usps"}, {"protocol", "full"}}},
+            {"data", {{"root", data_.path().string()}, {"framing", "stretch"}}},
+            {"stage1", {{"epochs", 2}, {"batch_size", 32}}},
+            {"stage2", {{"iterations", stage2_iterations}, {"batch_size", 32}}},
+            {"eval", {{"every", 6}, {"batch_size", 60}}},
+            {"run", {{"log_every", 1}, {"preview_every", 5}, {"checkpoint_every", 4}}},
+            {"threads", 1}};
+  }
+  QString writeProject(const json& config, const std::string& name) {
+    const auto path = runs_.path() / name;
+    fan::test::write_file(path, config.dump(2));
+    return QString::fromStdString(path.string());
+  }
+
  private slots:
   void initTestCase() {
+    QCoreApplication::setOrganizationName("fan-workbench-tests");
     source_dir_ = qgetenv("FAN_TEST_SOURCE_DIR").toStdString();
     fan::test::write_synthetic_domains(data_.path(), 160, 60);
     QDir::setCurrent(QString::fromStdString(runs_.path().string()));  // runs/ lands here
   }
 
-  void opensEveryShippedProject() {
+  void formRoundTripsEveryShippedProject() {
     fan::app::MainWindow window;
+    window.setInteractive(false);
+    int count = 0;
     for (const auto& entry : std::filesystem::directory_iterator(source_dir_ / "projects")) {
       QVERIFY2(window.openProject(QString::fromStdString(entry.path().string())), entry.path().c_str());
-      QVERIFY(!window.projectJson().isEmpty());
+      const auto resolved = fan::io::ExperimentConfig::load(entry.path()).resolved;
+      QCOMPARE(QString::fromStdString(window.form()->config().dump()), QString::fromStdString(resolved.dump()));
+      QVERIFY(window.form()->firstProblem().isEmpty());
+      // Saved and read back: the same config.
+      const auto saved = runs_.path() / "saved.json";
+      QVERIFY(window.saveProject(QString::fromStdString(saved.string())));
+      QCOMPARE(fan::io::ExperimentConfig::load(saved).resolved, resolved);
+      ++count;
     }
+    QVERIFY(count >= 8);
   }
 
-  void tinyRunReachesBothPlots() {
-    nlohmann::json config = {{"name", "tiny"},
-                             {"source", {{"dataset", "mnist"}, {"protocol", "full"}}},
-                             {"target", {{"dataset", "usps"}, {"protocol", "full"}}},
-                             {"data", {{"root", data_.path().string()}, {"framing", "stretch"}}},
-                             {"stage1", {{"epochs", 2}, {"batch_size", 32}}},
-                             {"stage2", {{"iterations", 12}, {"batch_size", 32}}},
-                             {"eval", {{"every", 6}, {"batch_size", 60}}},
-                             {"run", {{"log_every", 2}, {"preview_every", 5}}},
-                             {"threads", 1}};
-    const auto path = runs_.path() / "tiny.json";
-    fan::test::write_file(path, config.dump(2));
-    fan::app::MainWindow window;
-    QVERIFY(window.openProject(QString::fromStdString(path.string())));
-    QSignalSpy finished(&window, &fan::app::MainWindow::runFinished);
-    window.runExperiment();
-    QVERIFY(finished.wait(120000));
-    const auto results = nlohmann::json::parse(finished.first().first().toString().toStdString());
-    QCOMPARE(results["status"].get<std::string>(), std::string("finished"));
-    QTRY_VERIFY(window.stagePlot(1)->pointCount("Lc") > 0);
-    QVERIFY(window.stagePlot(2)->pointCount("L_advD") > 0);
-    QVERIFY(window.stagePlot(2)->pointCount("target test accuracy") > 0);
+  void invalidInputIsMarked() {
+    fan::app::ExperimentForm form;
+    auto* lr = qobject_cast<QLineEdit*>(form.control("stage1.lr"));
+    QVERIFY(lr != nullptr);
+    lr->setText("-3");
+    QVERIFY(form.problem("stage1.lr").contains("expected a value in"));
+    QVERIFY(form.firstProblem().startsWith("stage1.lr"));
+    lr->setText("abc");
+    QVERIFY(form.problem("stage1.lr").contains("expected a number"));
+    lr->setText("0.001");
+    QVERIFY(form.problem("stage1.lr").isEmpty());
+    // A rule across fields: the full variant needs equal halves.
+    form.setValue("model.domain_specific_dim", 30);
+    QVERIFY(form.firstProblem().contains("domain_specific_dim"));
   }
 
   void invalidProjectIsRefused() {
-    const auto path = runs_.path() / "bad.json";
-    fan::test::write_file(path, R"({"stage1": {"epochs": "many"}})");
     fan::app::MainWindow window;
-    // The message box would block: the offscreen test checks the return value and log.
-    QTimer::singleShot(200, [] {
-      for (auto* w : QApplication::topLevelWidgets())
-        if (auto* box = qobject_cast<QMessageBox*>(w)) box->accept();
-    });
-    QVERIFY(!window.openProject(QString::fromStdString(path.string())));
+    window.setInteractive(false);
+    QVERIFY(!window.openProject(writeProject({{"stage1", {{"epochs", "many"}}}}, "bad.json")));
+    QVERIFY(!window.openProject(QString::fromStdString((runs_.path() / "missing.json").string())));
+    fan::test::write_file(runs_.path() / "corrupt.json", "{ not json");
+    QVERIFY(!window.openProject(QString::fromStdString((runs_.path() / "corrupt.json").string())));
+  }
+
+  void tinyRunFillsEveryPanel() {
+    fan::app::MainWindow window;
+    window.setInteractive(false);
+    QVERIFY(window.openProject(writeProject(tinyConfig(12), "tiny.json")));
+    QSignalSpy finished(&window, &fan::app::MainWindow::runFinished);
+    window.runExperiment();
+    QVERIFY(window.isRunning());
+    QVERIFY(!window.form()->control("stage1.lr")->isEnabled());  // locked during the run
+    QVERIFY(finished.wait(120000));
+    QVERIFY(window.form()->control("stage1.lr")->isEnabled());
+    const auto results = json::parse(finished.first().first().toString().toStdString());
+    QCOMPARE(results["status"].get<std::string>(), std::string("finished"));
+    QVERIFY(window.stagePlot(1)->pointCount("Lc") > 0);
+    QVERIFY(window.stagePlot(2)->pointCount("L_advD") > 0);
+    QVERIFY(window.stagePlot(2)->pointCount("target test accuracy") > 0);
+    QVERIFY(window.previews()->snapshotCount() > 0);
+    QCOMPARE(window.previews()->gridImage(0).height(), 2 * 56);
+    // Exports of a plot.
+    for (const char* ext : {"png", "svg", "pdf", "csv"}) {
+      const auto path = runs_.path() / (std::string("plot.") + ext);
+      const QString p = QString::fromStdString(path.string());
+      const bool ok = std::string(ext) == "png" ? window.stagePlot(2)->exportPng(p)
+                      : std::string(ext) == "svg" ? window.stagePlot(2)->exportSvg(p)
+                      : std::string(ext) == "pdf" ? window.stagePlot(2)->exportPdf(p)
+                                                  : window.stagePlot(2)->exportCsv(p);
+      QVERIFY2(ok && std::filesystem::file_size(path) > 100, ext);
+    }
+    // The finished run's networks reach the inspector: a swap image of the input's size.
+    QSignalSpy inspected(window.inspector(), &fan::app::InspectorPanel::done);
+    QVERIFY(inspected.wait(60000));
+    QCOMPARE(window.inspector()->swappedImage().size(), QSize(28, 28));
+    QCOMPARE(window.inspector()->interpolatedImage().size(), QSize(28, 28));
+    // And the embedding (PCA here: fast) gives four views of 2×n points.
+    window.embedding()->setMethod("PCA");
+    window.embedding()->setPointsPerDomain(20);
+    QSignalSpy embedded(window.embedding(), &fan::app::EmbeddingPanel::computed);
+    window.embedding()->compute();
+    QVERIFY(embedded.wait(60000));
+    QCOMPARE(window.embedding()->views().size(), 4);
+    QCOMPARE(window.embedding()->views()[0].x.size(), 40);
+    QVERIFY(window.embedding()->exportCsv(QString::fromStdString((runs_.path() / "emb.csv").string())));
+  }
+
+  void stopMidRunLeavesAResumableRun() {
+    fan::app::MainWindow window;
+    window.setInteractive(false);
+    QVERIFY(window.openProject(writeProject(tinyConfig(400), "long.json")));
+    QSignalSpy finished(&window, &fan::app::MainWindow::runFinished);
+    window.runExperiment();
+    QTRY_VERIFY_WITH_TIMEOUT(window.stagePlot(2)->pointCount("L_advD") > 3, 120000);
+    window.stopExperiment();
+    QVERIFY(finished.wait(60000));
+    const auto results = json::parse(finished.first().first().toString().toStdString());
+    QCOMPARE(results["status"].get<std::string>(), std::string("stopped"));
+    const QString dir = window.currentRunDir();
+    QCOMPARE(fan::app::summarize_run(dir).status, QString("resumable"));
+    // Opening the stopped run fills the plots from its files.
+    fan::app::MainWindow viewer;
+    viewer.setInteractive(false);
+    QVERIFY(viewer.openRun(dir));
+    QVERIFY(viewer.stagePlot(1)->pointCount("Lc") > 0);
+    QVERIFY(viewer.stagePlot(2)->pointCount("L_advD") > 0);
+    viewer.runs()->refresh();
+    QVERIFY(viewer.runs()->runCount() >= 1);
   }
 };
 

@@ -1,0 +1,128 @@
+// A run's trained networks and test images.
+#include "run_model.h"
+
+#include "core/train/experiment.h"
+#include "core/util/error.h"
+
+#include <random>
+
+namespace fan::app {
+namespace {
+QImage to_qimage(const torch::Tensor& chw) {
+  const auto t = (chw.detach().to(torch::kCPU).clamp(0, 1) * 255.0).round().to(torch::kUInt8)
+                     .permute({1, 2, 0}).contiguous();
+  const int h = static_cast<int>(t.size(0)), w = static_cast<int>(t.size(1)), c = static_cast<int>(t.size(2));
+  QImage image(t.data_ptr<uint8_t>(), w, h, w * c, c == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8);
+  return image.copy();
+}
+}  // namespace
+
+RunModel::RunModel(const QString& run_dir) : run_dir_(run_dir) {
+  experiment_ = train::Experiment::resume(run_dir.toStdString());
+  stage_ = experiment_->load_networks();
+}
+
+RunModel::~RunModel() = default;
+
+bool RunModel::hasDecoder() const { return experiment_->source_net()->has_decoder(); }
+
+int RunModel::count(Domain d) const {
+  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
+  return static_cast<int>(data.size());
+}
+
+int RunModel::label(Domain d, int index) const {
+  std::lock_guard lock(mutex_);
+  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
+  return static_cast<int>(data.labels[index].item<int64_t>());
+}
+
+QImage RunModel::image(Domain d, int index) const {
+  std::lock_guard lock(mutex_);
+  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
+  return to_qimage(data.images[index]);
+}
+
+std::vector<int> RunModel::indicesOfClass(Domain d, int label) const {
+  std::lock_guard lock(mutex_);
+  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
+  const auto hits = (data.labels == label).nonzero().flatten().to(torch::kCPU);
+  std::vector<int> out(hits.size(0));
+  for (int64_t i = 0; i < hits.size(0); ++i) out[i] = static_cast<int>(hits[i].item<int64_t>());
+  return out;
+}
+
+RunModel::Inspection RunModel::inspect(int target_index, int source_index, unsigned seed) const {
+  if (!hasDecoder()) throw Error("model.variant: this run's networks have no decoder (adda)");
+  if (target_index < 0 || target_index >= count(Domain::kTarget))
+    throw Error("target image index out of range: " + std::to_string(target_index));
+  Inspection r;
+  r.target_label = label(Domain::kTarget, target_index);
+  if (source_index < 0) {
+    const auto same = indicesOfClass(Domain::kSource, r.target_label);
+    if (same.empty()) throw Error("no source test image of class " + std::to_string(r.target_label));
+    std::mt19937 rng(seed);
+    source_index = same[rng() % same.size()];
+  }
+  if (source_index >= count(Domain::kSource))
+    throw Error("source image index out of range: " + std::to_string(source_index));
+  r.source_index = source_index;
+  r.source_label = label(Domain::kSource, source_index);
+  std::lock_guard lock(mutex_);
+  torch::NoGradGuard no_grad;
+  auto& target_net = stage_ >= 2 ? experiment_->target_net() : experiment_->source_net();
+  auto& source_net = experiment_->source_net();
+  const auto xt = experiment_->target_data().test.images[target_index].unsqueeze(0);
+  const auto xs = experiment_->source_data().test.images[source_index].unsqueeze(0);
+  const auto out_t = target_net->forward(xt);
+  const auto out_s = source_net->forward(xs);
+  r.target = to_qimage(xt[0]);
+  r.source = to_qimage(xs[0]);
+  r.target_reconstruction = to_qimage(out_t.reconstruction[0]);
+  r.source_reconstruction = to_qimage(out_s.reconstruction[0]);
+  // The target's style (hd) with the source image's content (its logits).
+  r.swapped = to_qimage(target_net->decode(out_t.domain_specific, out_s.logits)[0]);
+  r.target_predicted = static_cast<int>(out_t.logits.argmax(1).item<int64_t>());
+  return r;
+}
+
+QImage RunModel::interpolate(int a, int b, double alpha) const {
+  if (!hasDecoder()) throw Error("model.variant: this run's networks have no decoder (adda)");
+  std::lock_guard lock(mutex_);
+  torch::NoGradGuard no_grad;
+  auto& net = stage_ >= 2 ? experiment_->target_net() : experiment_->source_net();
+  const auto& images = experiment_->target_data().test.images;
+  const auto out_a = net->forward(images[a].unsqueeze(0));
+  const auto out_b = net->forward(images[b].unsqueeze(0));
+  const auto hd = out_a.domain_specific * (1 - alpha) + out_b.domain_specific * alpha;
+  return to_qimage(net->decode(hd, out_a.logits)[0]);
+}
+
+std::vector<float> RunModel::features(Domain d, const std::vector<int>& indices, bool after, bool domain_specific,
+                                      int* dimension) const {
+  std::lock_guard lock(mutex_);
+  torch::NoGradGuard no_grad;
+  auto& net = after && stage_ >= 2 ? experiment_->target_net() : experiment_->source_net();
+  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
+  const auto idx = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kLong);
+  const auto out = net->forward(data.images.index_select(0, idx));
+  auto f = (domain_specific ? out.domain_specific : out.logits);
+  if (!f.defined()) throw Error("model.variant: this run's networks have no domain-specific subspace");
+  f = f.to(torch::kCPU, torch::kFloat).contiguous();
+  if (dimension) *dimension = static_cast<int>(f.size(1));
+  return std::vector<float>(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+}
+
+std::vector<int> RunModel::predictions(Domain d, const std::vector<int>& indices, bool after) const {
+  std::lock_guard lock(mutex_);
+  torch::NoGradGuard no_grad;
+  auto& net = after && stage_ >= 2 ? experiment_->target_net() : experiment_->source_net();
+  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
+  const auto idx = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kLong);
+  const auto p = net->classify(data.images.index_select(0, idx)).argmax(1).to(torch::kCPU);
+  std::vector<int> out(p.size(0));
+  for (int64_t i = 0; i < p.size(0); ++i) out[i] = static_cast<int>(p[i].item<int64_t>());
+  return out;
+}
+
+}  // namespace fan::app

@@ -1,0 +1,39 @@
+// The runs panel: runs found in an output directory, with config summary and accuracies.
+#pragma once
+#include <QString>
+#include <QWidget>
+
+class QTableWidget;
+class QLineEdit;
+
+namespace fan::app {
+
+struct RunSummary {
+  QString path, name, variant, status;
+  qint64 seed = 0;
+  double source_only = -1, adapted = -1;  // −1: not available
+};
+
+// Reads config.json / results.json / checkpoint state of one run directory.
+RunSummary summarize_run(const QString& path);
+
+class RunsPanel : public QWidget {
+  Q_OBJECT
+ public:
+  explicit RunsPanel(QWidget* parent = nullptr);
+  void setDirectory(const QString& dir);
+  QString directory() const;
+  void refresh();
+  int runCount() const;
+  QString runPath(int row) const;
+
+ signals:
+  void openRequested(const QString& run_dir);
+  void overlayRequested(const QString& run_dir);
+
+ private:
+  QLineEdit* dir_edit_;
+  QTableWidget* table_;
+};
+
+}  // namespace fan::app

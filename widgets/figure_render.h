@@ -1,0 +1,31 @@
+// Offscreen PNGs of the analysis figures with QCustomPlot (the same plotting code as the workbench).
+#pragma once
+#include "core/analysis/plot_data.h"
+
+class QCustomPlot;
+class QString;
+
+namespace fan::widgets {
+
+// Draws analysis::*Figure values onto a QCustomPlot (usable in a live widget
+// too) and saves PNGs atomically (QSaveFile). Needs a QApplication; with no
+// display, run it with QT_QPA_PLATFORM=offscreen.
+class FigureRenderer : public analysis::FigureRenderer {
+ public:
+  FigureRenderer(int width = 900, int height = 750) : width_(width), height_(height) {}
+  void scatter(const analysis::ScatterFigure& figure, const std::filesystem::path& png) override;
+  void curves(const analysis::CurveFigure& figure, const std::filesystem::path& png) override;
+  void matrix(const analysis::MatrixFigure& figure, const std::filesystem::path& png) override;
+  void table(const analysis::TableFigure& figure, const std::filesystem::path& png) override;
+
+  // The drawing part alone, onto a plot the caller owns (e.g. a panel's).
+  static void drawScatter(QCustomPlot& plot, const analysis::ScatterFigure& figure, double marker_size = 4.0);
+  static void drawCurves(QCustomPlot& plot, const analysis::CurveFigure& figure);
+  static void drawMatrix(QCustomPlot& plot, const analysis::MatrixFigure& figure);
+
+ private:
+  void save(QCustomPlot& plot, const std::filesystem::path& png) const;
+  int width_, height_;
+};
+
+}  // namespace fan::widgets
