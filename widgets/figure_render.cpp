@@ -1,10 +1,10 @@
 // Offscreen PNGs of the analysis figures with QCustomPlot.
 #include "widgets/figure_render.h"
 
+#include <qcustomplot.h>
 #include <QBuffer>
 #include <QPainter>
 #include <QSaveFile>
-#include <qcustomplot.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -27,13 +27,15 @@ void add_title(QCustomPlot& plot, const std::string& title) {
     return;
   }
   plot.plotLayout()->insertRow(0);
-  plot.plotLayout()->addElement(0, 0, new QCPTextElement(&plot, q(title), QFont("sans", kTitlePointSize, QFont::Bold)));
+  plot.plotLayout()->addElement(
+      0, 0, new QCPTextElement(&plot, q(title), QFont("sans", kTitlePointSize, QFont::Bold)));
 }
 
 void write_atomically(const std::filesystem::path& png, const QByteArray& bytes) {
   QSaveFile file(QString::fromStdString(png.string()));
   if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit())
-    throw std::runtime_error(png.string() + ": cannot write the figure (" + file.errorString().toStdString() + ")");
+    throw std::runtime_error(png.string() + ": cannot write the figure (" + file.errorString().toStdString() +
+                             ")");
 }
 
 }  // namespace
@@ -49,7 +51,8 @@ void FigureRenderer::save(QCustomPlot& plot, const std::filesystem::path& png) c
   write_atomically(png, bytes);
 }
 
-void FigureRenderer::drawScatter(QCustomPlot& plot, const analysis::ScatterFigure& figure, double marker_size) {
+void FigureRenderer::drawScatter(QCustomPlot& plot, const analysis::ScatterFigure& figure,
+                                 double marker_size) {
   plot.clearGraphs();
   add_title(plot, figure.title);
   for (const auto& s : figure.series) {
@@ -81,7 +84,7 @@ void FigureRenderer::drawScatter(QCustomPlot& plot, const analysis::ScatterFigur
 void FigureRenderer::drawCurves(QCustomPlot& plot, const analysis::CurveFigure& figure) {
   plot.clearGraphs();
   add_title(plot, figure.title);
-  static const QList<QColor> kColors = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
+  static const QList<QColor> kColors = {QColor(31, 119, 180), QColor(255, 127, 14),  QColor(44, 160, 44),
                                         QColor(214, 39, 40),  QColor(148, 103, 189), QColor(140, 86, 75),
                                         QColor(227, 119, 194)};
   bool right = false;

@@ -46,17 +46,22 @@ void run_tsne(const TsneArgs& a) {
                 std::to_string(a.perplexity) + " (needs at least 3·perplexity + 1 = " +
                 std::to_string(static_cast<int64_t>(3 * o.perplexity) + 1) + "); lower --perplexity");
   const auto start = std::chrono::steady_clock::now();
-  const auto result = analysis::tsne(points.values.data(), points.rows, points.cols, o, [&](int iteration, double kl) {
-    if (!a.quiet) std::cerr << "t-SNE iteration " << iteration << "/" << a.iterations << ", KL " << kl << std::endl;
-    return true;
-  });
+  const auto result =
+      analysis::tsne(points.values.data(), points.rows, points.cols, o, [&](int iteration, double kl) {
+        if (!a.quiet)
+          std::cerr << "t-SNE iteration " << iteration << "/" << a.iterations << ", KL " << kl << std::endl;
+        return true;
+      });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   analysis::write_points_csv(a.out, result.embedding.data(), points.rows, 2);
-  const nlohmann::json summary = {{"points", points.rows},         {"dimensions", points.cols},
+  const nlohmann::json summary = {{"points", points.rows},
+                                  {"dimensions", points.cols},
                                   {"method", analysis::to_string(result.method)},
-                                  {"perplexity", o.perplexity},    {"kl_divergence", result.kl_divergence},
+                                  {"perplexity", o.perplexity},
+                                  {"kl_divergence", result.kl_divergence},
                                   {"iterations", result.iterations_run},
-                                  {"seconds", seconds},            {"out", a.out}};
+                                  {"seconds", seconds},
+                                  {"out", a.out}};
   std::cout << summary.dump() << std::endl;
 }
 
@@ -101,7 +106,8 @@ void add_analysis_commands(CLI::App& app) {
   tsne->add_option("--in", args->in, "Input CSV: one point per line")->required();
   tsne->add_option("--out", args->out, "Output CSV: x,y per line, same order")->required();
   tsne->add_option("--perplexity", args->perplexity, "Perplexity (default 30)");
-  tsne->add_option("--iterations", args->iterations, "Iterations, 250 of early exaggeration included (default 1000)");
+  tsne->add_option("--iterations", args->iterations,
+                   "Iterations, 250 of early exaggeration included (default 1000)");
   tsne->add_option("--seed", args->seed, "Seed (random initialisation only)");
   tsne->add_option("--method", args->method, "auto (exact up to 1,500 points), exact or barnes-hut");
   tsne->add_option("--theta", args->theta, "Barnes-Hut opening angle (default 0.5)");

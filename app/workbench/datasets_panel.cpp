@@ -4,7 +4,9 @@
 #include "core/data/domain.h"
 #include "core/data/fetch.h"
 #include "core/io/config.h"
+#include "core/train/experiment.h"
 #include "experiment_form.h"
+#include "training_worker.h"
 #include "widgets/preview_panel.h"
 
 #include <QComboBox>
@@ -25,11 +27,6 @@ constexpr int kGridColumns = 8;
 constexpr int kGridRows = 3;
 constexpr int kCell = 34;
 
-QImage to_qimage(const torch::Tensor& chw) {
-  const auto t = (chw.clamp(0, 1) * 255.0).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
-  const int h = static_cast<int>(t.size(0)), w = static_cast<int>(t.size(1)), c = static_cast<int>(t.size(2));
-  return QImage(t.data_ptr<uint8_t>(), w, h, w * c, c == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8).copy();
-}
 QString counts_text(const QVector<qint64>& counts) {
   QStringList parts;
   for (int c = 0; c < counts.size(); ++c) parts << QString("%1: %2").arg(c).arg(counts[c]);
@@ -51,7 +48,7 @@ DomainPreview load_domain_preview(const nlohmann::json& raw, const QString& side
     const auto& images = splits.train.images;
     p.shape = QString("%1×%2×%3").arg(images.size(1)).arg(images.size(2)).arg(images.size(3));
     QVector<QVector<QImage>> rows(kGridRows);
-    for (int i = 0; i < kGridRows * kGridColumns && i < p.train; ++i) rows[i / kGridColumns].push_back(to_qimage(images[i]));
+    for (int i = 0; i < kGridRows * kGridColumns && i < p.train; ++i) rows[i / kGridColumns].push_back(to_qimage(train::to_image_buffer(images[i])));
     p.samples = widgets::image_grid(rows, kCell);
   } catch (const std::exception& e) {
     p.error = QString::fromUtf8(e.what());

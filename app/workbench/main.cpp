@@ -1,9 +1,32 @@
 // `fan-workbench [PROJECT.json]`: the GUI.
+#include "embedding_panel.h"
+#include "inspector_panel.h"
 #include "main_window.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDir>
+#include <QDockWidget>
 #include <QFile>
+#include <QTimer>
+
+namespace {
+
+// Saves the window and each panel as PNGs into `dir` (for the docs and for users' reports).
+void save_snapshots(fan::app::MainWindow& window, const QString& dir) {
+  QDir().mkpath(dir);
+  window.grab().save(dir + "/workbench.png");
+  for (auto* dock : window.findChildren<QDockWidget*>()) {
+    dock->show();
+    dock->raise();
+    QApplication::processEvents();
+    QString name = dock->objectName().toLower().replace(' ', '_').replace('-', '_');
+    dock->widget()->grab().save(dir + "/panel_" + name + ".png");
+  }
+  window.centralWidget()->grab().save(dir + "/panel_loss_curves.png");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -14,18 +37,42 @@ int main(int argc, char** argv) {
   parser.addHelpOption();
   parser.addPositionalArgument("project", "Project file to open (projects/*.json)");
   QCommandLineOption run_option("run", "Start the run at once");
+  QCommandLineOption open_run_option("open-run", "Open a finished run directory", "dir");
+  QCommandLineOption snapshot_option(
+      "snapshot", "After the run (or --open-run) and its embedding, save PNGs of every panel into dir and quit", "dir");
   parser.addOption(run_option);
+  parser.addOption(open_run_option);
+  parser.addOption(snapshot_option);
   parser.process(app);
 
   QFile style(":/fan/style.qss");
   if (style.open(QIODevice::ReadOnly)) app.setStyleSheet(QString::fromUtf8(style.readAll()));
 
   fan::app::MainWindow window;
-  window.resize(1400, 900);
+  window.resize(1600, 1000);
   window.show();
+  const QString snapshot_dir = parser.value(snapshot_option);
+  if (!snapshot_dir.isEmpty()) {
+    window.setInteractive(false);
+    // Once the run's networks are loaded: embed, then save the panels and quit.
+    QObject::connect(window.inspector(), &fan::app::InspectorPanel::done, &window, [&window] {
+      static bool started = false;
+      if (started) return;
+      started = true;
+      window.embedding()->compute();
+    });
+    QObject::connect(window.embedding(), &fan::app::EmbeddingPanel::computed, &window, [&window, snapshot_dir] {
+      QTimer::singleShot(500, &window, [&window, snapshot_dir] {
+        save_snapshots(window, snapshot_dir);
+        QApplication::quit();
+      });
+    });
+    QObject::connect(&window, &fan::app::MainWindow::runFailed, &app, [] { QApplication::exit(1); });
+  }
   if (!parser.positionalArguments().isEmpty()) {
     if (window.openProject(parser.positionalArguments().first()) && parser.isSet(run_option))
       window.runExperiment();
   }
+  if (parser.isSet(open_run_option)) window.openRun(parser.value(open_run_option));
   return app.exec();
 }

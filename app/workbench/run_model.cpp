@@ -3,20 +3,11 @@
 
 #include "core/train/experiment.h"
 #include "core/util/error.h"
+#include "training_worker.h"
 
 #include <random>
 
 namespace fan::app {
-namespace {
-QImage to_qimage(const torch::Tensor& chw) {
-  const auto t = (chw.detach().to(torch::kCPU).clamp(0, 1) * 255.0).round().to(torch::kUInt8)
-                     .permute({1, 2, 0}).contiguous();
-  const int h = static_cast<int>(t.size(0)), w = static_cast<int>(t.size(1)), c = static_cast<int>(t.size(2));
-  QImage image(t.data_ptr<uint8_t>(), w, h, w * c, c == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8);
-  return image.copy();
-}
-}  // namespace
-
 RunModel::RunModel(const QString& run_dir) : run_dir_(run_dir) {
   experiment_ = train::Experiment::resume(run_dir.toStdString());
   stage_ = experiment_->load_networks();
@@ -40,7 +31,7 @@ int RunModel::label(Domain d, int index) const {
 QImage RunModel::image(Domain d, int index) const {
   std::lock_guard lock(mutex_);
   const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
-  return to_qimage(data.images[index]);
+  return to_qimage(train::to_image_buffer(data.images[index]));
 }
 
 std::vector<int> RunModel::indicesOfClass(Domain d, int label) const {
@@ -76,12 +67,12 @@ RunModel::Inspection RunModel::inspect(int target_index, int source_index, unsig
   const auto xs = experiment_->source_data().test.images[source_index].unsqueeze(0);
   const auto out_t = target_net->forward(xt);
   const auto out_s = source_net->forward(xs);
-  r.target = to_qimage(xt[0]);
-  r.source = to_qimage(xs[0]);
-  r.target_reconstruction = to_qimage(out_t.reconstruction[0]);
-  r.source_reconstruction = to_qimage(out_s.reconstruction[0]);
+  r.target = to_qimage(train::to_image_buffer(xt[0]));
+  r.source = to_qimage(train::to_image_buffer(xs[0]));
+  r.target_reconstruction = to_qimage(train::to_image_buffer(out_t.reconstruction[0]));
+  r.source_reconstruction = to_qimage(train::to_image_buffer(out_s.reconstruction[0]));
   // The target's style (hd) with the source image's content (its logits).
-  r.swapped = to_qimage(target_net->decode(out_t.domain_specific, out_s.logits)[0]);
+  r.swapped = to_qimage(train::to_image_buffer(target_net->decode(out_t.domain_specific, out_s.logits)[0]));
   r.target_predicted = static_cast<int>(out_t.logits.argmax(1).item<int64_t>());
   return r;
 }
@@ -95,7 +86,7 @@ QImage RunModel::interpolate(int a, int b, double alpha) const {
   const auto out_a = net->forward(images[a].unsqueeze(0));
   const auto out_b = net->forward(images[b].unsqueeze(0));
   const auto hd = out_a.domain_specific * (1 - alpha) + out_b.domain_specific * alpha;
-  return to_qimage(net->decode(hd, out_a.logits)[0]);
+  return to_qimage(train::to_image_buffer(net->decode(hd, out_a.logits)[0]));
 }
 
 std::vector<float> RunModel::features(Domain d, const std::vector<int>& indices, bool after, bool domain_specific,

@@ -36,15 +36,50 @@ bool all_finite(const std::map<std::string, double>& losses) {
   return true;
 }
 
-ImageBuffer to_image(const torch::Tensor& chw) {
-  const auto t = (chw.detach().to(torch::kCPU).clamp(0, 1) * 255.0).round().to(torch::kUInt8)
-                     .permute({1, 2, 0}).contiguous();
-  ImageBuffer image;
-  image.height = static_cast<int>(t.size(0));
-  image.width = static_cast<int>(t.size(1));
-  image.channels = static_cast<int>(t.size(2));
-  image.pixels.assign(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel());
-  return image;
+
+// Timing of a stage's loop: wall time (across resumes) and images/s between logs.
+class StageClock {
+ public:
+  explicit StageClock(double seconds_before) : before_(seconds_before) {}
+  void count(int64_t images) { images_ += images; }
+  double elapsed() const { return before_ + seconds_since(started_); }
+  double take_rate() {
+    const double rate = images_ / std::max(1e-9, seconds_since(last_));
+    last_ = Clock::now();
+    images_ = 0;
+    return rate;
+  }
+
+ private:
+  double before_;
+  Clock::time_point started_ = Clock::now();
+  Clock::time_point last_ = Clock::now();
+  int64_t images_ = 0;
+};
+
+// A non-finite loss ends the run with an error event; the last checkpoint stays.
+void check_finite(const std::map<std::string, double>& losses, int stage, int64_t step,
+                  const std::filesystem::path& checkpoint, const std::string& hint, EventSink& sink) {
+  if (all_finite(losses)) return;
+  const std::string message = "stage " + std::to_string(stage) + ", step " + std::to_string(step) +
+                              ": the loss became non-finite (" + json(losses).dump() +
+                              "); the last good checkpoint is " + checkpoint.string() + " (" + hint + ")";
+  sink.on_error(message);
+  throw Error(message);
+}
+
+StepEvent step_event(int stage, int64_t step, int64_t total, int64_t epoch, std::map<std::string, double> losses,
+                     std::map<std::string, double> learning_rates, StageClock& clock) {
+  StepEvent event;
+  event.stage = stage;
+  event.step = step;
+  event.total_steps = total;
+  event.epoch = epoch;
+  event.losses = std::move(losses);
+  event.learning_rates = std::move(learning_rates);
+  event.images_per_second = clock.take_rate();
+  event.elapsed_seconds = clock.elapsed();
+  return event;
 }
 
 EvaluationEvent to_event(const Evaluation& e, int stage, int64_t step, const std::string& split,
@@ -62,6 +97,17 @@ EvaluationEvent to_event(const Evaluation& e, int stage, int64_t step, const std
 }
 
 }  // namespace
+
+ImageBuffer to_image_buffer(const torch::Tensor& chw) {
+  const auto t = (chw.detach().to(torch::kCPU).clamp(0, 1) * 255.0).round().to(torch::kUInt8)
+                     .permute({1, 2, 0}).contiguous();
+  ImageBuffer image;
+  image.height = static_cast<int>(t.size(0));
+  image.width = static_cast<int>(t.size(1));
+  image.channels = static_cast<int>(t.size(2));
+  image.pixels.assign(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel());
+  return image;
+}
 
 torch::Device resolve_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
@@ -92,8 +138,8 @@ Experiment::Experiment(io::ExperimentConfig config, std::filesystem::path run_di
 
 Experiment::Experiment(io::ExperimentConfig config, io::RunDirectory run_dir, json state)
     : config_(std::move(config)), run_dir_(std::move(run_dir)), state_(std::move(state)) {
-  metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(),
-                                                 state_.value("metrics_lines", int64_t{0}));
+  // The metrics stream is opened (and cut back to the checkpoint) only when
+  // the run continues, so inspecting a run never changes its files.
 }
 
 std::unique_ptr<Experiment> Experiment::resume(const std::filesystem::path& dir) {
@@ -185,8 +231,8 @@ void Experiment::preview(EventSink& sink, int stage, int64_t step, models::FanNe
   event.step = step;
   event.domain = domain;
   for (int64_t i = 0; i < images.size(0); ++i) {
-    event.originals.push_back(to_image(images[i]));
-    event.reconstructions.push_back(to_image(reconstruction[i]));
+    event.originals.push_back(to_image_buffer(images[i]));
+    event.reconstructions.push_back(to_image_buffer(reconstruction[i]));
   }
   sink.on_preview(event);
 }
@@ -203,10 +249,7 @@ void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
     sink.on_stage({1, "source", total});
   }
   const int64_t eval_every_epochs = std::max<int64_t>(1, config_.stage1_epochs / kStage1Evaluations);
-  double elapsed = state_.value("stage1_seconds", 0.0);
-  auto started = Clock::now();
-  auto last_log = Clock::now();
-  int64_t images_since_log = 0;
+  StageClock clock(state_.value("stage1_seconds", 0.0));
   while (step < total) {
     if (stop.stop_requested() || wait_while_paused(stop)) break;
     const auto indices = batcher.next().to(device_);
@@ -214,28 +257,10 @@ void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
     const auto labels = source_.train.labels.index_select(0, indices);
     const auto losses = source_trainer_->step(images, labels);
     ++step;
-    images_since_log += images.size(0);
-    if (!all_finite(losses)) {
-      const std::string message = "stage 1, step " + std::to_string(step) + ": the loss became " +
-                                  "non-finite (" + json(losses).dump() + "); the last good checkpoint is " +
-                                  run_dir_.checkpoint_path().string() + " (try a lower stage1.lr)";
-      sink.on_error(message);
-      throw Error(message);
-    }
-    if (step % config_.log_every == 0 || step == total) {
-      StepEvent event;
-      event.stage = 1;
-      event.step = step;
-      event.total_steps = total;
-      event.epoch = (step - 1) / per_epoch + 1;
-      event.losses = losses;
-      event.learning_rates = {{"source", config_.stage1_lr}};
-      event.images_per_second = images_since_log / std::max(1e-9, seconds_since(last_log));
-      event.elapsed_seconds = elapsed + seconds_since(started);
-      sink.on_step(event);
-      last_log = Clock::now();
-      images_since_log = 0;
-    }
+    clock.count(images.size(0));
+    check_finite(losses, 1, step, run_dir_.checkpoint_path(), "try a lower stage1.lr", sink);
+    if (step % config_.log_every == 0 || step == total)
+      sink.on_step(step_event(1, step, total, (step - 1) / per_epoch + 1, losses, {{"source", config_.stage1_lr}}, clock));
     if (config_.preview_every > 0 && (step % config_.preview_every == 0 || step == total))
       preview(sink, 1, step, source_net_, source_.test, "source");
     const bool epoch_end = step % per_epoch == 0;
@@ -246,13 +271,13 @@ void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
     if (step % config_.checkpoint_every == 0 && step < total) {
       state_["step"] = step;
       state_["batcher"] = {{"epoch", batcher.epoch()}, {"cursor", batcher.cursor()}};
-      state_["stage1_seconds"] = elapsed + seconds_since(started);
+      state_["stage1_seconds"] = clock.elapsed();
       checkpoint();
     }
   }
   state_["step"] = step;
   state_["batcher"] = {{"epoch", batcher.epoch()}, {"cursor", batcher.cursor()}};
-  state_["stage1_seconds"] = elapsed + seconds_since(started);
+  state_["stage1_seconds"] = clock.elapsed();
 }
 
 void Experiment::evaluate_source_only(EventSink& sink) {
@@ -286,15 +311,12 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
     sink.on_stage({2, "adaptation", total});
   }
   adapter_->precompute_source_logits(source_.train.images);
-  double elapsed = state_.value("stage2_seconds", 0.0);
-  auto started = Clock::now();
-  auto last_log = Clock::now();
-  int64_t images_since_log = 0;
+  StageClock clock(state_.value("stage2_seconds", 0.0));
   auto save_position = [&] {
     state_["step"] = step;
     state_["source_batcher"] = {{"epoch", source_batcher.epoch()}, {"cursor", source_batcher.cursor()}};
     state_["target_batcher"] = {{"epoch", target_batcher.epoch()}, {"cursor", target_batcher.cursor()}};
-    state_["stage2_seconds"] = elapsed + seconds_since(started);
+    state_["stage2_seconds"] = clock.elapsed();
   };
   while (step < total) {
     if (stop.stop_requested() || wait_while_paused(stop)) break;
@@ -302,27 +324,12 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
     const auto target_images = target_.train.images.index_select(0, target_batcher.next().to(device_));
     const auto losses = adapter_->step(source_indices, target_images);
     ++step;
-    images_since_log += target_images.size(0);
-    if (!all_finite(losses)) {
-      const std::string message = "stage 2, step " + std::to_string(step) + ": the loss became " +
-                                  "non-finite (" + json(losses).dump() + "); the last good checkpoint is " +
-                                  run_dir_.checkpoint_path().string() + " (try lower stage2 learning rates)";
-      sink.on_error(message);
-      throw Error(message);
-    }
-    if (step % config_.log_every == 0 || step == total) {
-      StepEvent event;
-      event.stage = 2;
-      event.step = step;
-      event.total_steps = total;
-      event.losses = losses;
-      event.learning_rates = {{"target", config_.stage2_lr}, {"discriminator", config_.stage2_discriminator_lr}};
-      event.images_per_second = images_since_log / std::max(1e-9, seconds_since(last_log));
-      event.elapsed_seconds = elapsed + seconds_since(started);
-      sink.on_step(event);
-      last_log = Clock::now();
-      images_since_log = 0;
-    }
+    clock.count(target_images.size(0));
+    check_finite(losses, 2, step, run_dir_.checkpoint_path(), "try lower stage2 learning rates", sink);
+    if (step % config_.log_every == 0 || step == total)
+      sink.on_step(step_event(2, step, total, 0, losses,
+                              {{"target", config_.stage2_lr}, {"discriminator", config_.stage2_discriminator_lr}},
+                              clock));
     if (config_.preview_every > 0 && (step % config_.preview_every == 0 || step == total))
       preview(sink, 2, step, target_net_, target_.test, "target");
     if ((config_.eval_every > 0 && step % config_.eval_every == 0) || step == total) {
@@ -362,6 +369,8 @@ json Experiment::results(const std::string& status) const {
 }
 
 json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
+  if (!metrics_)
+    metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), state_.value("metrics_lines", int64_t{0}));
   StopToken local_stop;
   StopToken& stop = external_stop ? *external_stop : local_stop;
   MultiSink sink({metrics_.get(), external_sink});

@@ -16,6 +16,9 @@
 
 namespace fan::train {
 
+// A C×H×W image in [0, 1] as 8-bit pixels (clamped), for previews and the GUI.
+ImageBuffer to_image_buffer(const torch::Tensor& chw);
+
 // The device named in the config; "auto" picks CUDA when this LibTorch has it.
 torch::Device resolve_device(const std::string& name);
 // Applies the threads field (0 = all cores); returns the count in effect.

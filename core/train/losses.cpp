@@ -30,4 +30,16 @@ torch::Tensor adversarial_loss(const torch::Tensor& target_scores) {
   return F::binary_cross_entropy_with_logits(target_scores, torch::ones_like(target_scores));
 }
 
+std::map<std::string, double> loss_values(const std::vector<std::string>& names,
+                                          const std::vector<torch::Tensor>& terms) {
+  std::vector<torch::Tensor> detached;
+  detached.reserve(terms.size());
+  for (const auto& t : terms) detached.push_back(t.detach());
+  const auto values = torch::stack(detached).to(torch::kCPU, torch::kDouble);
+  const auto* v = values.data_ptr<double>();
+  std::map<std::string, double> out;
+  for (size_t i = 0; i < names.size(); ++i) out[names[i]] = v[i];
+  return out;
+}
+
 }  // namespace fan::train

@@ -2,6 +2,10 @@
 #pragma once
 #include <torch/types.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 namespace fan::train {
 
 // Lc: cross-entropy of softmax(logits) against the labels.
@@ -17,5 +21,10 @@ torch::Tensor reconstruction_loss(const torch::Tensor& images, const torch::Tens
 torch::Tensor discriminator_loss(const torch::Tensor& source_scores, const torch::Tensor& target_scores);
 // L_advM = −log D(target): the non-saturating GAN loss for the target network.
 torch::Tensor adversarial_loss(const torch::Tensor& target_scores);
+
+// Named scalar terms → name → value, with one copy out of the tensors
+// instead of an item() per term.
+std::map<std::string, double> loss_values(const std::vector<std::string>& names,
+                                          const std::vector<torch::Tensor>& terms);
 
 }  // namespace fan::train

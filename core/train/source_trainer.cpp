@@ -33,12 +33,7 @@ std::map<std::string, double> SourceTrainer::step(const torch::Tensor& images, c
 
   terms.push_back(total);
   names.push_back("total");
-  // One copy out of the tensors instead of an item() per term.
-  const auto values = torch::stack(terms).detach().to(torch::kCPU, torch::kDouble);
-  const auto* v = values.data_ptr<double>();
-  std::map<std::string, double> losses;
-  for (size_t i = 0; i < names.size(); ++i) losses[names[i]] = v[i];
-  return losses;
+  return loss_values(names, terms);
 }
 
 }  // namespace fan::train

@@ -85,11 +85,7 @@ std::map<std::string, double> TargetAdapter::step(const torch::Tensor& source_in
   names.push_back("total");
   terms.push_back(correct.to(torch::kFloat).mean());
   names.push_back("D_acc");
-  const auto values = torch::stack(terms).detach().to(torch::kCPU, torch::kDouble);
-  const auto* v = values.data_ptr<double>();
-  std::map<std::string, double> losses;
-  for (size_t i = 0; i < names.size(); ++i) losses[names[i]] = v[i];
-  return losses;
+  return loss_values(names, terms);
 }
 
 }  // namespace fan::train

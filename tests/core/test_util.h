@@ -1,5 +1,9 @@
 // Helpers shared by the core tests: scratch directories and the data root.
 #pragma once
+#include "core/util/error.h"
+
+#include <QString>
+
 #include <filesystem>
 #include <string>
 
@@ -25,5 +29,18 @@ std::filesystem::path real_data_root(const std::string& dataset);
 
 // Writes bytes to a file (binary), creating parent folders.
 void write_file(const std::filesystem::path& path, const std::string& bytes);
+
+// The message of the fan::Error that `call` throws; empty when it throws none.
+template <class Call>
+QString error_of(Call&& call) {
+  try {
+    call();
+  } catch (const fan::Error& error) {
+    return QString::fromStdString(error.what());
+  } catch (const std::exception& error) {
+    return QStringLiteral("not a fan::Error: ") + error.what();
+  }
+  return {};
+}
 
 }  // namespace fan::test

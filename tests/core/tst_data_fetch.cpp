@@ -15,21 +15,10 @@
 
 using fan::test::ScratchDir;
 using fan::test::write_file;
+using fan::test::error_of;
 namespace data = fan::data;
 
 namespace {
-
-template <class Call>
-QString error_of(Call&& call) {
-  try {
-    call();
-  } catch (const fan::Error& error) {
-    return QString::fromStdString(error.what());
-  } catch (const std::exception& error) {
-    return QStringLiteral("not a fan::Error: ") + error.what();
-  }
-  return {};
-}
 
 // Every entry under `folder`, hidden temp files included.
 QStringList entries(const std::filesystem::path& folder) {

@@ -14,21 +14,10 @@
 #include <vector>
 
 using fan::test::ScratchDir;
+using fan::test::error_of;
 namespace data = fan::data;
 
 namespace {
-
-template <class Call>
-QString error_of(Call&& call) {
-  try {
-    call();
-  } catch (const fan::Error& error) {
-    return QString::fromStdString(error.what());
-  } catch (const std::exception& error) {
-    return QStringLiteral("not a fan::Error: ") + error.what();
-  }
-  return {};
-}
 
 std::vector<int64_t> to_vector(const torch::Tensor& tensor) {
   const torch::Tensor contiguous = tensor.to(torch::kInt64).contiguous();

@@ -18,22 +18,10 @@
 
 using fan::test::ScratchDir;
 using fan::test::write_file;
+using fan::test::error_of;
 namespace data = fan::data;
 
 namespace {
-
-// The message of the fan::Error that `call` throws; empty when it throws none.
-template <class Call>
-QString error_of(Call&& call) {
-  try {
-    call();
-  } catch (const fan::Error& error) {
-    return QString::fromStdString(error.what());
-  } catch (const std::exception& error) {
-    return QStringLiteral("not a fan::Error: ") + error.what();
-  }
-  return {};
-}
 
 std::string be32(uint32_t value) {
   std::string bytes;

@@ -1,0 +1,55 @@
+// The paper's figures for a run (Fig. 5 t-SNE, Fig. 6 reconstructions, curves, confusion, proxy A-distance).
+#pragma once
+#include "core/analysis/domain_distance.h"
+#include "core/analysis/plot_data.h"
+#include "core/analysis/tsne.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace fan::analysis {
+
+// Colours of the figures: source red, target blue (the paper's Fig. 5), and ten class colours.
+Rgb domain_color(bool source);
+Rgb class_color(int64_t label);
+
+struct FiguresOptions {
+  int64_t images_per_domain = 1000;  // Fig. 5: random test images per domain
+  double perplexity = 35;            // Fig. 5 (FAN-SPEC)
+  uint64_t seed = 0;
+  TsneOptions::Method method = TsneOptions::Method::kAuto;
+  int threads = 0;
+  int64_t grid_columns = 10;                    // Fig. 6: images per row
+  bool update_results = true;                   // add "proxy_a_distance" to results.json (when it exists)
+  std::function<void(const std::string&)> log;  // one line per step done
+};
+
+struct FiguresReport {
+  std::vector<std::filesystem::path> written;  // every file, in order
+  nlohmann::json proxy_a_distance;             // also in figures/proxy_a_distance.json
+  std::vector<std::string> skipped;            // figures left out, with why
+};
+
+// Writes RUN_DIR/figures/: fig5{a,b,c,d}_*.{csv,png} (by domain and by class),
+// fig6a_reconstructions.png, fig6b_swap.png (+ .csv of the pairs),
+// loss_stage1, loss_stage2, accuracy (.csv, .png), confusion (.csv, .png),
+// proxy_a_distance (.json, .md, .png). PNG plots need `renderer` (null:
+// CSV only); image grids need OpenCV. Reads the run without changing it,
+// except results.json when `update_results`.
+FiguresReport write_figures(const std::filesystem::path& run_dir, const FiguresOptions& options,
+                            FigureRenderer* renderer);
+
+// The proxy A-distance of logits, ht and hd before (source network on both
+// domains) and after adaptation (source network on source, target network on
+// target), on the test sets (equal counts per domain, at most
+// `samples_per_domain`). Keys: "logits", "task_specific", "domain_specific",
+// each {"before": {...}, "after": {...}}, plus "samples_per_domain".
+struct RunModels;
+nlohmann::json measure_proxy_a_distance(RunModels& run, int64_t samples_per_domain, uint64_t seed);
+
+}  // namespace fan::analysis
