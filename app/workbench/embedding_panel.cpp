@@ -62,7 +62,8 @@ EmbeddingPanel::EmbeddingPanel(QWidget* parent)
       points_(new QLineEdit(QString::number(kDefaultPoints))),
       progress_(new QProgressBar),
       compute_button_(new QPushButton("Compute")),
-      status_(new QLabel("Open a run to embed its test images")) {
+      status_(new QLabel("Open a run to embed its test images")),
+      a_distance_(new QLabel) {
   auto* layout = new QVBoxLayout(this);
   auto* controls = new QHBoxLayout;
   method_->addItems({"t-SNE", "PCA"});
@@ -100,6 +101,7 @@ EmbeddingPanel::EmbeddingPanel(QWidget* parent)
   progress_->setValue(0);
   layout->addWidget(progress_);
   layout->addWidget(status_);
+  layout->addWidget(a_distance_);
   setEnabled(false);
   connect(compute_button_, &QPushButton::clicked, this, &EmbeddingPanel::compute);
   connect(cancel_button, &QPushButton::clicked, this, &EmbeddingPanel::cancel);
@@ -163,6 +165,16 @@ void EmbeddingPanel::compute() {
       QStringList kls;
       for (const auto& v : views_) kls << QString::number(v.kl, 'f', 3);
       status_->setText("done; KL divergences " + kls.join(", ") + " — hover a point for its image and labels");
+      const auto& a = views_.isEmpty() ? QVector<double>() : views_[0].a_distance;
+      if (a.size() == 6) {
+        a_distance_->setText(QString("<b>proxy A-distance</b> (2: domains separable, 0: not) "
+                                     "<table border=1 cellspacing=0 cellpadding=3><tr><th></th><th>before</th><th>after</th></tr>"
+                                     "<tr><td>logits</td><td>%1</td><td>%2</td></tr>"
+                                     "<tr><td>ht (task-specific)</td><td>%3</td><td>%4</td></tr>"
+                                     "<tr><td>hd (domain-specific)</td><td>%5</td><td>%6</td></tr></table>")
+                                 .arg(a[0], 0, 'f', 3).arg(a[1], 0, 'f', 3).arg(a[2], 0, 'f', 3)
+                                 .arg(a[3], 0, 'f', 3).arg(a[4], 0, 'f', 3).arg(a[5], 0, 'f', 3));
+      }
       draw();
       emit computed();
     } catch (const std::exception& e) {
@@ -176,10 +188,10 @@ void EmbeddingPanel::compute() {
     const auto tgt = pick(job.model->count(Domain::kTarget), job.points, 2);
     for (int v = 0; v < 4; ++v) {
       const bool after = v % 2 == 1;
-      const bool hd = v >= 2;
+      const Space space = v >= 2 ? Space::kDomainSpecific : Space::kLogits;
       int d = 0;
-      auto fs = job.model->features(Domain::kSource, src, after, hd, &d);
-      const auto ft = job.model->features(Domain::kTarget, tgt, after, hd, &d);
+      auto fs = job.model->features(Domain::kSource, src, after, space, &d);
+      const auto ft = job.model->features(Domain::kTarget, tgt, after, space, &d);
       fs.insert(fs.end(), ft.begin(), ft.end());
       const int64_t n = static_cast<int64_t>(src.size() + tgt.size());
       EmbeddingView view;
@@ -216,6 +228,11 @@ void EmbeddingPanel::compute() {
       }
       views.push_back(view);
     }
+    // How well a linear classifier still tells the domains apart, per subspace.
+    for (auto& view : views) view.a_distance.clear();
+    for (const Space space : {Space::kLogits, Space::kTaskSpecific, Space::kDomainSpecific})
+      for (const bool after : {false, true})
+        views[0].a_distance.push_back(job.model->proxyADistance(src, tgt, after, space));
     return views;
   }));
 }

@@ -26,6 +26,8 @@ struct EmbeddingView {
   QVector<int> domain;     // 0 source, 1 target
   QVector<int> label, predicted, index;
   double kl = 0;
+  // Proxy A-distances (only in the first view): logits, ht, hd × before, after.
+  QVector<double> a_distance;
 };
 
 class EmbeddingPanel : public QWidget {
@@ -58,6 +60,7 @@ class EmbeddingPanel : public QWidget {
   QProgressBar* progress_;
   QPushButton* compute_button_;
   QLabel* status_;
+  QLabel* a_distance_;
   std::shared_ptr<std::atomic<bool>> cancel_;
 };
 

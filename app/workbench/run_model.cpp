@@ -1,6 +1,7 @@
 // A run's trained networks and test images.
 #include "run_model.h"
 
+#include "core/analysis/domain_distance.h"
 #include "core/train/experiment.h"
 #include "core/util/error.h"
 #include "training_worker.h"
@@ -89,7 +90,7 @@ QImage RunModel::interpolate(int a, int b, double alpha) const {
   return to_qimage(train::to_image_buffer(net->decode(hd, out_a.logits)[0]));
 }
 
-std::vector<float> RunModel::features(Domain d, const std::vector<int>& indices, bool after, bool domain_specific,
+std::vector<float> RunModel::features(Domain d, const std::vector<int>& indices, bool after, Space space,
                                       int* dimension) const {
   std::lock_guard lock(mutex_);
   torch::NoGradGuard no_grad;
@@ -97,11 +98,21 @@ std::vector<float> RunModel::features(Domain d, const std::vector<int>& indices,
   const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
   const auto idx = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kLong);
   const auto out = net->forward(data.images.index_select(0, idx));
-  auto f = (domain_specific ? out.domain_specific : out.logits);
+  auto f = space == Space::kLogits ? out.logits : space == Space::kDomainSpecific ? out.domain_specific : out.task_specific;
   if (!f.defined()) throw Error("model.variant: this run's networks have no domain-specific subspace");
   f = f.to(torch::kCPU, torch::kFloat).contiguous();
   if (dimension) *dimension = static_cast<int>(f.size(1));
   return std::vector<float>(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+}
+
+double RunModel::proxyADistance(const std::vector<int>& source, const std::vector<int>& target, bool after,
+                                Space space) const {
+  int d = 0;
+  const auto fs = features(Domain::kSource, source, after, space, &d);
+  const auto ft = features(Domain::kTarget, target, after, space, &d);
+  const auto s = torch::from_blob(const_cast<float*>(fs.data()), {static_cast<int64_t>(source.size()), d}).clone();
+  const auto t = torch::from_blob(const_cast<float*>(ft.data()), {static_cast<int64_t>(target.size()), d}).clone();
+  return analysis::proxy_a_distance(s, t, /*seed=*/0).distance;
 }
 
 std::vector<int> RunModel::predictions(Domain d, const std::vector<int>& indices, bool after) const {

@@ -14,6 +14,8 @@ class Experiment;
 namespace fan::app {
 
 enum class Domain { kSource, kTarget };
+// Which representation of an image: the logits, hd or ht.
+enum class Space { kLogits, kDomainSpecific, kTaskSpecific };
 
 // Owns tensors: used from worker threads only (QtConcurrent); calls are serialised.
 class RunModel {
@@ -46,7 +48,11 @@ class RunModel {
   // Rows of features for the embedding plot: the logits or hd of the given
   // test images, from the source network (before) or target network (after).
   std::vector<float> features(Domain domain, const std::vector<int>& indices, bool after_adaptation,
-                              bool domain_specific, int* dimension) const;
+                              Space space, int* dimension) const;
+  // Proxy A-distance between the domains in `space` (2 = separable, 0 = not),
+  // on the given test images of each domain.
+  double proxyADistance(const std::vector<int>& source, const std::vector<int>& target, bool after_adaptation,
+                        Space space) const;
   std::vector<int> predictions(Domain domain, const std::vector<int>& indices, bool after_adaptation) const;
 
  private:

@@ -133,6 +133,8 @@ class TestWorkbench : public QObject {
     QVERIFY(embedded.wait(60000));
     QCOMPARE(window.embedding()->views().size(), 4);
     QCOMPARE(window.embedding()->views()[0].x.size(), 40);
+    QCOMPARE(window.embedding()->views()[0].a_distance.size(), 6);
+    for (double a : window.embedding()->views()[0].a_distance) QVERIFY(a >= 0 && a <= 2);
     QVERIFY(window.embedding()->exportCsv(QString::fromStdString((runs_.path() / "emb.csv").string())));
   }
 
