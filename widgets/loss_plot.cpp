@@ -75,6 +75,13 @@ LossPlot::LossPlot(const QString& title, QWidget* parent)
   plot_->yAxis2->setRange(0, 1);
   plot_->legend->setVisible(false);  // shown once the first series arrives
   plot_->legend->setFont(QFont("sans", 8));
+  // The legend sits in a row under the axes, so it never covers the curves.
+  plot_->axisRect()->insetLayout()->take(plot_->legend);
+  plot_->plotLayout()->addElement(2, 0, plot_->legend);
+  plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
+  plot_->legend->setWrap(3);
+  plot_->legend->setBorderPen(Qt::NoPen);
+  plot_->plotLayout()->setRowStretchFactor(2, 0.001);
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
 
   redraw_timer_.setSingleShot(true);

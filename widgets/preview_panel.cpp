@@ -28,7 +28,9 @@ PreviewPanel::PreviewPanel(QWidget* parent)
     : QWidget(parent), image_(new QLabel), caption_(new QLabel), slider_(new QSlider(Qt::Horizontal)) {
   auto* layout = new QVBoxLayout(this);
   image_->setAlignment(Qt::AlignCenter);
-  image_->setMinimumHeight(2 * kCell);
+  image_->setMinimumSize(1, 2 * kCell);
+  image_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  caption_->setWordWrap(true);
   caption_->setAlignment(Qt::AlignCenter);
   caption_->setText("Reconstruction previews appear here during a run");
   slider_->setEnabled(false);
@@ -67,9 +69,14 @@ QImage PreviewPanel::gridImage(int index) const {
 void PreviewPanel::show(int index) {
   if (index < 0 || index >= snapshots_.size()) return;
   const auto& s = snapshots_[index];
-  image_->setPixmap(QPixmap::fromImage(gridImage(index)));
-  caption_->setText(QString("%1 test images (top) and their reconstructions (bottom) — stage %2, step %3  [%4/%5]")
-                        .arg(s.domain).arg(s.stage).arg(s.step).arg(index + 1).arg(snapshots_.size()));
+  // Scaled down to the panel's width when it is narrower than the grid.
+  const QImage grid = gridImage(index);
+  image_->setPixmap(QPixmap::fromImage(grid.width() > image_->width() && image_->width() > 50
+                                           ? grid.scaledToWidth(image_->width(), Qt::SmoothTransformation)
+                                           : grid));
+  const QString when = s.step < 0 ? QString("final networks") : QString("stage %1, step %2").arg(s.stage).arg(s.step);
+  caption_->setText(QString("%1 test images (top) and their reconstructions (bottom) — %2  [%3/%4]")
+                        .arg(s.domain, when).arg(index + 1).arg(snapshots_.size()));
 }
 
 }  // namespace fan::widgets

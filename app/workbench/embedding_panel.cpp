@@ -76,6 +76,9 @@ EmbeddingPanel::EmbeddingPanel(QWidget* parent)
   points_->setMaximumWidth(60);
   controls->addWidget(points_);
   controls->addWidget(colour_);
+  controls->addStretch(1);
+  layout->addLayout(controls);
+  controls = new QHBoxLayout;
   controls->addWidget(compute_button_);
   auto* cancel_button = new QPushButton("Cancel");
   controls->addWidget(cancel_button);

@@ -15,7 +15,7 @@
 namespace fan::app {
 namespace {
 // Displayed size of each image, in pixels.
-constexpr int kView = 84;
+constexpr int kView = 64;
 const QStringList kCaptions = {"target image", "source image", "target reconstruction",
                                "source reconstruction", "target hd + source logits"};
 

@@ -1,4 +1,5 @@
 // `fan-workbench [PROJECT.json]`: the GUI.
+#include "datasets_panel.h"
 #include "embedding_panel.h"
 #include "inspector_panel.h"
 #include "main_window.h"
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
       static bool started = false;
       if (started) return;
       started = true;
+      window.datasets()->reload();
       window.embedding()->compute();
     });
     QObject::connect(window.embedding(), &fan::app::EmbeddingPanel::computed, &window, [&window, snapshot_dir] {

@@ -27,6 +27,7 @@
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
 #include <QtConcurrent>
@@ -82,6 +83,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   findChild<QDockWidget*>("Experiment")->raise();
   tabifyDockWidget(findChild<QDockWidget*>("Domain-specific inspector"), findChild<QDockWidget*>("Embedding"));
   findChild<QDockWidget*>("Domain-specific inspector")->raise();
+
 
   auto* file = menuBar()->addMenu("&File");
   file->addAction("&Open project…", QKeySequence::Open, this, [this] {
@@ -174,7 +176,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   QSettings settings;
   restoreGeometry(settings.value("geometry").toByteArray());
-  restoreState(settings.value("window_state").toByteArray());
+  if (!restoreState(settings.value("window_state").toByteArray())) {
+    // First start: the plots get the most room, the side panels start narrow
+    // (once the window is laid out).
+    QTimer::singleShot(0, this, [this] {
+      resizeDocks({findChild<QDockWidget*>("Experiment"), findChild<QDockWidget*>("Reconstructions")},
+                  {width() / 4, width() / 3}, Qt::Horizontal);
+      resizeDocks({findChild<QDockWidget*>("Log")}, {height() / 7}, Qt::Vertical);
+    });
+  }
 }
 
 MainWindow::~MainWindow() {
@@ -402,6 +412,7 @@ bool MainWindow::openRun(const QString& dir) {
       // A finished run shows its final reconstructions.
       widgets::PreviewSnapshot s;
       s.stage = model->adapted() ? 2 : 1;
+      s.step = -1;  // the run's final networks
       s.domain = "target";
       for (int i = 0; i < std::min(8, model->count(Domain::kTarget)); ++i) {
         const auto r = model->inspect(i, -1, 0);

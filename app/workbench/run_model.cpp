@@ -94,7 +94,9 @@ std::vector<float> RunModel::features(Domain d, const std::vector<int>& indices,
                                       int* dimension) const {
   std::lock_guard lock(mutex_);
   torch::NoGradGuard no_grad;
-  auto& net = after && stage_ >= 2 ? experiment_->target_net() : experiment_->source_net();
+  // "After adaptation" compares what D compared: source images through the
+  // frozen source network, target images through the adapted target network.
+  auto& net = after && stage_ >= 2 && d == Domain::kTarget ? experiment_->target_net() : experiment_->source_net();
   const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
   const auto idx = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kLong);
   const auto out = net->forward(data.images.index_select(0, idx));
@@ -118,7 +120,9 @@ double RunModel::proxyADistance(const std::vector<int>& source, const std::vecto
 std::vector<int> RunModel::predictions(Domain d, const std::vector<int>& indices, bool after) const {
   std::lock_guard lock(mutex_);
   torch::NoGradGuard no_grad;
-  auto& net = after && stage_ >= 2 ? experiment_->target_net() : experiment_->source_net();
+  // "After adaptation" compares what D compared: source images through the
+  // frozen source network, target images through the adapted target network.
+  auto& net = after && stage_ >= 2 && d == Domain::kTarget ? experiment_->target_net() : experiment_->source_net();
   const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
   const auto idx = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kLong);
   const auto p = net->classify(data.images.index_select(0, idx)).argmax(1).to(torch::kCPU);

@@ -46,7 +46,9 @@ class RunModel {
   QImage interpolate(int target_a, int target_b, double alpha) const;
 
   // Rows of features for the embedding plot: the logits or hd of the given
-  // test images, from the source network (before) or target network (after).
+  // test images. Before adaptation both domains go through the source network;
+  // after it, target images go through the target network (source images stay
+  // with the frozen source network, as the discriminator saw them).
   std::vector<float> features(Domain domain, const std::vector<int>& indices, bool after_adaptation,
                               Space space, int* dimension) const;
   // Proxy A-distance between the domains in `space` (2 = separable, 0 = not),
