@@ -57,16 +57,6 @@ class StageClock {
   int64_t images_ = 0;
 };
 
-// A non-finite loss ends the run with an error event; the last checkpoint stays.
-void check_finite(const std::map<std::string, double>& losses, int stage, int64_t step,
-                  const std::filesystem::path& checkpoint, const std::string& hint, EventSink& sink) {
-  if (all_finite(losses)) return;
-  const std::string message = "stage " + std::to_string(stage) + ", step " + std::to_string(step) +
-                              ": the loss became non-finite (" + json(losses).dump() +
-                              "); the last good checkpoint is " + checkpoint.string() + " (" + hint + ")";
-  sink.on_error(message);
-  throw Error(message);
-}
 
 StepEvent step_event(int stage, int64_t step, int64_t total, int64_t epoch, std::map<std::string, double> losses,
                      std::map<std::string, double> learning_rates, StageClock& clock) {
@@ -107,6 +97,16 @@ ImageBuffer to_image_buffer(const torch::Tensor& chw) {
   image.channels = static_cast<int>(t.size(2));
   image.pixels.assign(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel());
   return image;
+}
+
+void check_finite(const std::map<std::string, double>& losses, int stage, int64_t step,
+                  const std::filesystem::path& checkpoint, const std::string& hint, EventSink& sink) {
+  if (all_finite(losses)) return;
+  const std::string message = "stage " + std::to_string(stage) + ", step " + std::to_string(step) +
+                              ": the loss became non-finite (" + json(losses).dump() +
+                              "); the last good checkpoint is " + checkpoint.string() + " (" + hint + ")";
+  sink.on_error(message);
+  throw Error(message);
 }
 
 torch::Device resolve_device(const std::string& name) {

@@ -19,6 +19,12 @@ namespace fan::train {
 // A C×H×W image in [0, 1] as 8-bit pixels (clamped), for previews and the GUI.
 ImageBuffer to_image_buffer(const torch::Tensor& chw);
 
+// Ends a run on a non-finite loss: an error event naming the stage, step,
+// losses and the last good checkpoint, then fan::Error. Nothing is written,
+// so the checkpoint on disk stays the last good one.
+void check_finite(const std::map<std::string, double>& losses, int stage, int64_t step,
+                  const std::filesystem::path& checkpoint, const std::string& hint, EventSink& sink);
+
 // The device named in the config; "auto" picks CUDA when this LibTorch has it.
 torch::Device resolve_device(const std::string& name);
 // Applies the threads field (0 = all cores); returns the count in effect.

@@ -253,6 +253,23 @@ class TestTraining : public QObject {
     for (size_t i = 0; i < a.size(); ++i) QVERIFY2(a[i] == b[i], (a[i].dump() + " vs " + b[i].dump()).c_str());
   }
 
+  void nonFiniteLossStopsWithAnErrorEvent() {
+    struct Errors : train::EventSink {
+      std::vector<std::string> seen;
+      void on_error(const std::string& m) override { seen.push_back(m); }
+    } sink;
+    train::check_finite({{"Lc", 0.5}, {"Lr", 0.1}}, 1, 7, "run/checkpoint.pt", "hint", sink);
+    QVERIFY(sink.seen.empty());
+    for (double bad : {std::nan(""), double(INFINITY), -double(INFINITY)}) {
+      const auto message = test::error_of(
+          [&] { train::check_finite({{"Lc", 0.5}, {"Lr", bad}}, 2, 42, "run/checkpoint.pt", "try lower rates", sink); });
+      QVERIFY2(message.contains("stage 2, step 42") && message.contains("run/checkpoint.pt") &&
+                   message.contains("try lower rates"),
+               qPrintable(message));
+    }
+    QCOMPARE(sink.seen.size(), size_t(3));
+  }
+
   void missingDataIsAClearError() {
     test::ScratchDir runs;
     auto config = tiny_config(runs.path() / "no-data-here");
