@@ -16,3 +16,11 @@ function(fan_reuse_torch_pch target)
     target_compile_options(${target} PRIVATE -fPIC)
   endif()
 endfunction()
+
+# FAN_SANITIZE: AddressSanitizer + UndefinedBehaviorSanitizer on every target
+# of this project (LibTorch and Qt themselves stay uninstrumented).
+option(FAN_SANITIZE "Build with -fsanitize=address,undefined" OFF)
+if(FAN_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

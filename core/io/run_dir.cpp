@@ -57,7 +57,7 @@ std::filesystem::path RunDirectory::default_for(const std::string& name, const s
   return base / os.str();
 }
 
-MetricsWriter::MetricsWriter(const std::filesystem::path& path, int64_t keep_lines) {
+MetricsWriter::MetricsWriter(const std::filesystem::path& path, int64_t keep_lines) : path_(path) {
   if (keep_lines >= 0 && std::filesystem::exists(path)) {
     std::ifstream in(path);
     std::string kept, line;
@@ -81,6 +81,7 @@ MetricsWriter::MetricsWriter(const std::filesystem::path& path, int64_t keep_lin
 void MetricsWriter::write(const nlohmann::json& record) {
   out_ << record.dump() << "\n";
   out_.flush();
+  if (!out_) throw Error(path_.string() + ": cannot write the metrics (disk full or no permission?)");
   ++lines_;
 }
 

@@ -51,6 +51,7 @@ class MetricsWriter : public train::EventSink {
 
  private:
   void write(const nlohmann::json& record);
+  std::filesystem::path path_;
   std::ofstream out_;
   int64_t lines_ = 0;
 };

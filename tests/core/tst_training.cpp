@@ -270,6 +270,48 @@ class TestTraining : public QObject {
     QCOMPARE(sink.seen.size(), size_t(3));
   }
 
+  void everyFieldRejectsBadValues() {
+    // Every field: a value of the wrong type, and (where there is a range or a
+    // set of choices) one outside it, each named in the message.
+    for (const auto& field : io::config_schema()) {
+      const json wrong_type = field.type == io::FieldType::kString ? json(17) : json("seventeen");
+      json config = json::object();
+      io::set_path(config, field.key, wrong_type);
+      QVERIFY2(test::error_of([&] { io::validate_config(config, "p.json"); }).contains(QString::fromStdString(field.key)),
+               field.key.c_str());
+      json out_of_range;
+      if (field.has_range) out_of_range = field.max + 1;
+      else if (!field.choices.empty()) out_of_range = field.type == io::FieldType::kString ? json("no-such-choice") : json(99);
+      else continue;
+      config = json::object();
+      io::set_path(config, field.key, out_of_range);
+      const auto message = test::error_of([&] { io::validate_config(config, "p.json"); });
+      QVERIFY2(message.contains(QString::fromStdString(field.key)), (field.key + ": " + message.toStdString()).c_str());
+    }
+  }
+
+  void fullDiskKeepsTheLastCheckpoint() {
+    // checkpoint.pt.tmp pointing at /dev/full: every checkpoint write fails with ENOSPC.
+    test::ScratchDir runs;
+    const auto dir = runs / "run";
+    auto config = tiny_config(data_.path());
+    train::Experiment experiment(io::ExperimentConfig::from_json(config), dir);
+    std::filesystem::create_symlink("/dev/full", dir / "checkpoint.pt.tmp");
+    const auto message = test::error_of([&] { experiment.run(); });
+    QVERIFY2(message.contains("cannot write the checkpoint"), qPrintable(message));
+    QVERIFY(!std::filesystem::exists(dir / "checkpoint.pt"));  // nothing half-written
+    QVERIFY(!std::filesystem::exists(dir / "results.json"));
+  }
+
+  void unwritableRunDirectoryFailsBeforeTraining() {
+    test::ScratchDir runs;
+    test::write_file(runs / "a-file", "x");
+    const auto message = test::error_of([&] {
+      train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())), runs / "a-file" / "run");
+    });
+    QVERIFY2(message.contains("a-file"), qPrintable(message));
+  }
+
   void missingDataIsAClearError() {
     test::ScratchDir runs;
     auto config = tiny_config(runs.path() / "no-data-here");
