@@ -294,12 +294,13 @@ void MainWindow::runExperiment() {
     return;
   }
   const auto config = io::validate_config(form_->config(), "form");
-  run_dir_ = QDir(runs_->directory()).filePath(QString::fromStdString(
-      io::RunDirectory::default_for(config["name"].get<std::string>(), "").string()));
+  run_dir_ = QString::fromStdString(
+      io::RunDirectory::default_for(config["name"].get<std::string>(), runs_->directory().toStdString()).string());
   stage1_plot_->clear();
   stage2_plot_->clear();
   previews_->clear();
   results_label_->clear();
+  worker_->stopToken().reset();
   setRunning(true);
   appendLog("run directory: " + run_dir_);
   emit startRequested(QString::fromStdString(config.dump()), run_dir_);
@@ -311,6 +312,7 @@ void MainWindow::resumeRun(const QString& dir) {
   stage1_plot_->clear();
   stage2_plot_->clear();
   loadMetrics(dir, QString());
+  worker_->stopToken().reset();
   setRunning(true);
   appendLog("resuming " + dir);
   emit startRequested(QString(), dir);

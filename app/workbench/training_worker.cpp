@@ -72,7 +72,6 @@ TrainingWorker::~TrainingWorker() = default;
 void TrainingWorker::start(const QString& config_json, const QString& run_dir) {
   // An exception escaping a slot would end the program: every one becomes a signal.
   try {
-    stop_.reset();
     SignalSink sink(this);
     std::unique_ptr<train::Experiment> experiment;
     if (config_json.isEmpty()) {

@@ -46,6 +46,8 @@ class TrainingWorker : public QObject {
 
  public slots:
   // Runs a new experiment (config JSON text) into run_dir, or resumes run_dir when config is empty.
+  // The caller resets stopToken() before queueing this, so a Stop pressed
+  // before the worker picks the run up still counts.
   void start(const QString& config_json, const QString& run_dir);
 
  signals:

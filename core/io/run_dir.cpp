@@ -54,7 +54,10 @@ std::filesystem::path RunDirectory::default_for(const std::string& name, const s
   localtime_r(&now, &tm);
   std::ostringstream os;
   os << name << "-" << std::put_time(&tm, "%Y%m%d-%H%M%S");
-  return base / os.str();
+  // Two runs started within the same second get distinct directories.
+  auto path = base / os.str();
+  for (int n = 2; std::filesystem::exists(path); ++n) path = base / (os.str() + "-" + std::to_string(n));
+  return path;
 }
 
 MetricsWriter::MetricsWriter(const std::filesystem::path& path, int64_t keep_lines) : path_(path) {

@@ -30,7 +30,8 @@ class RunDirectory {
   // Every record of metrics.jsonl (a torn last line is ignored).
   std::vector<nlohmann::json> read_metrics() const;
 
-  // A default directory for a new run: runs/<name>-<yyyymmdd-hhmmss>.
+  // A default directory for a new run that does not exist yet:
+  // runs/<name>-<yyyymmdd-hhmmss>, with -2, -3, … when that is taken.
   static std::filesystem::path default_for(const std::string& name, const std::filesystem::path& base = "runs");
 
  private:
