@@ -56,6 +56,9 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
   }
   std::vector<int64_t> dims;
   uint64_t count = 1;
+  // The product of the non-zero dims, capped too: an empty array of
+  // 0×2^32×2^32×2^32 holds no bytes, but its strides overflow int64 in torch.
+  uint64_t nonzero_count = 1;
   std::string shape;
   for (size_t i = 0; i < rank; ++i) {
     const uint32_t dim = read_be32(bytes, 4 + 4 * i);
@@ -63,7 +66,8 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
     shape += (i ? "×" : "") + std::to_string(dim);
     // Each dim is below 2^32, so checking after every product keeps it below 2^64.
     count *= dim;
-    if (count > kMaxIdxBytes) {
+    if (dim != 0) nonzero_count *= dim;
+    if (count > kMaxIdxBytes || nonzero_count > kMaxIdxBytes) {
       throw Error(where + ": IDX header claims " + shape + (i + 1 < rank ? "×…" : "") +
                   " elements, more than the " + util::human_bytes(kMaxIdxBytes) + " cap: corrupt header");
     }

@@ -289,7 +289,8 @@ json read_json_file(const std::filesystem::path& path) {
   if (!in) throw Error(path.string() + ": cannot open the file");
   try {
     return json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond double (e.g. 1e999).
     throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
   }
 }
