@@ -84,6 +84,23 @@ class TestWorkbench : public QObject {
     QVERIFY(form.firstProblem().contains("domain_specific_dim"));
   }
 
+  void everyTextFieldMarksBadValues() {
+    // Combo boxes and check boxes cannot hold a bad value; every typed field can.
+    fan::app::ExperimentForm form;
+    for (const auto& field : fan::io::config_schema()) {
+      auto* edit = qobject_cast<QLineEdit*>(form.control(QString::fromStdString(field.key)));
+      if (edit == nullptr || field.type == fan::io::FieldType::kString) continue;
+      const QString before = edit->text();
+      edit->setText("not-a-number");
+      const QString key = QString::fromStdString(field.key);
+      QVERIFY2(!form.problem(key).isEmpty(), field.key.c_str());
+      QVERIFY2(form.firstProblem().startsWith(key), qPrintable(form.firstProblem()));
+      edit->setText(before);
+      QVERIFY2(form.problem(key).isEmpty(), field.key.c_str());
+    }
+    QVERIFY(form.firstProblem().isEmpty());
+  }
+
   void invalidProjectIsRefused() {
     fan::app::MainWindow window;
     window.setInteractive(false);
