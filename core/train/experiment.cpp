@@ -197,8 +197,9 @@ void Experiment::build_networks() {
   source_trainer_ = std::make_unique<SourceTrainer>(source_net_, s);
 }
 
-void Experiment::checkpoint() {
-  state_["metrics_lines"] = metrics_->lines();
+std::pair<io::ModuleMap, io::OptimizerMap> Experiment::checkpoint_contents() {
+  // Stage 1 trains the source network; from stage 2 on, the target network
+  // and the discriminator train against the frozen source network.
   io::ModuleMap modules = {{"source", source_net_.get()}};
   io::OptimizerMap optimizers;
   if (adapter_) {
@@ -209,6 +210,12 @@ void Experiment::checkpoint() {
   } else {
     optimizers["source"] = &source_trainer_->optimizer();
   }
+  return {modules, optimizers};
+}
+
+void Experiment::checkpoint() {
+  state_["metrics_lines"] = metrics_->lines();
+  const auto [modules, optimizers] = checkpoint_contents();
   io::save_checkpoint(run_dir_.checkpoint_path(), modules, optimizers, state_);
 }
 
@@ -475,16 +482,7 @@ void Experiment::make_adapter() {
 }
 
 void Experiment::restore_checkpoint() {
-  io::ModuleMap modules = {{"source", source_net_.get()}};
-  io::OptimizerMap optimizers;
-  if (adapter_) {
-    modules["target"] = target_net_.get();
-    modules["discriminator"] = discriminator_.get();
-    optimizers["target"] = &adapter_->target_optimizer();
-    optimizers["discriminator"] = &adapter_->discriminator_optimizer();
-  } else {
-    optimizers["source"] = &source_trainer_->optimizer();
-  }
+  const auto [modules, optimizers] = checkpoint_contents();
   state_ = io::load_checkpoint(run_dir_.checkpoint_path(), modules, optimizers);
 }
 

@@ -1,6 +1,7 @@
 // An experiment end to end: data, stage 1, source-only evaluation, stage 2, results.
 #pragma once
 #include "core/data/dataset.h"
+#include "core/io/checkpoint.h"
 #include "core/io/config.h"
 #include "core/io/run_dir.h"
 #include "core/models/discriminator.h"
@@ -66,6 +67,8 @@ class Experiment {
   void evaluate_source_only(EventSink& sink);
   void run_stage2(EventSink& sink, StopToken& stop);
   void checkpoint();
+  // The modules and optimizers a checkpoint holds at the current stage.
+  std::pair<io::ModuleMap, io::OptimizerMap> checkpoint_contents();
   void restore_checkpoint();
   void make_adapter();
   bool wait_while_paused(StopToken& stop);
