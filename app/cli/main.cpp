@@ -3,7 +3,9 @@
 #include "data_commands.h"
 #include "progress.h"
 
+#include "core/analysis/features.h"
 #include "core/io/config.h"
+#include "core/train/evaluation.h"
 #include "core/train/experiment.h"
 #include "core/util/error.h"
 
@@ -73,8 +75,14 @@ int main(int argc, char** argv) {
   auto* eval = app.add_subcommand("eval", "Evaluate a run's checkpoint on the target test set");
   eval->add_option("run_dir", run_dir, "Run directory")->required();
   eval->callback([&] {
-    auto experiment = fan::train::Experiment::resume(run_dir);
-    std::cout << experiment->evaluate_saved().dump(2) << std::endl;
+    // Read-only: the run's networks and test sets, evaluated on the target test set.
+    auto run = fan::analysis::load_run(run_dir);
+    fan::train::apply_threads(run.config.threads);
+    nlohmann::json out = {{"run", run_dir}, {"stage", run.stage}};
+    out["source_only"] = fan::train::evaluate(run.source, run.target_test, run.config.eval_batch_size).to_json();
+    if (run.adapted())
+      out["adapted"] = fan::train::evaluate(run.target, run.target_test, run.config.eval_batch_size).to_json();
+    std::cout << out.dump(2) << std::endl;
   });
 
   auto* config = app.add_subcommand("config", "Check a project file and print it with every default filled in");

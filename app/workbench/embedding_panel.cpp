@@ -189,12 +189,20 @@ void EmbeddingPanel::compute() {
     QVector<EmbeddingView> views;
     const auto src = pick(job.model->count(Domain::kSource), job.points, 1);
     const auto tgt = pick(job.model->count(Domain::kTarget), job.points, 2);
+    // One forward pass per domain and network; every view and distance reads from these.
+    RunModel::Encoded encoded[2][2];  // [after][domain]
+    for (const bool after : {false, true}) {
+      encoded[after][0] = job.model->encode(Domain::kSource, src, after);
+      encoded[after][1] = job.model->encode(Domain::kTarget, tgt, after);
+    }
     for (int v = 0; v < 4; ++v) {
       const bool after = v % 2 == 1;
       const Space space = v >= 2 ? Space::kDomainSpecific : Space::kLogits;
+      const auto& es = encoded[after][0];
+      const auto& et = encoded[after][1];
       int d = 0;
-      auto fs = job.model->features(Domain::kSource, src, after, space, &d);
-      const auto ft = job.model->features(Domain::kTarget, tgt, after, space, &d);
+      auto fs = es.rows(space, &d);
+      const auto ft = et.rows(space, &d);
       fs.insert(fs.end(), ft.begin(), ft.end());
       const int64_t n = static_cast<int64_t>(src.size() + tgt.size());
       EmbeddingView view;
@@ -217,25 +225,23 @@ void EmbeddingPanel::compute() {
         xy = analysis::pca_2d(fs.data(), n, d);
       }
       if (cancel_flag->load()) return views;
-      const auto ps = job.model->predictions(Domain::kSource, src, after);
-      const auto pt = job.model->predictions(Domain::kTarget, tgt, after);
       for (int64_t i = 0; i < n; ++i) {
         const bool is_source = i < static_cast<int64_t>(src.size());
-        const int idx = is_source ? src[i] : tgt[i - src.size()];
+        const auto& e = is_source ? es : et;
+        const size_t k = is_source ? i : i - src.size();
         view.x.push_back(xy[2 * i]);
         view.y.push_back(xy[2 * i + 1]);
         view.domain.push_back(is_source ? 0 : 1);
-        view.index.push_back(idx);
-        view.label.push_back(job.model->label(is_source ? Domain::kSource : Domain::kTarget, idx));
-        view.predicted.push_back(is_source ? ps[i] : pt[i - src.size()]);
+        view.index.push_back(is_source ? src[k] : tgt[k]);
+        view.label.push_back(e.labels[k]);
+        view.predicted.push_back(e.predicted[k]);
       }
       views.push_back(view);
     }
     // How well a linear classifier still tells the domains apart, per subspace.
-    for (auto& view : views) view.a_distance.clear();
     for (const Space space : {Space::kLogits, Space::kTaskSpecific, Space::kDomainSpecific})
       for (const bool after : {false, true})
-        views[0].a_distance.push_back(job.model->proxyADistance(src, tgt, after, space));
+        views[0].a_distance.push_back(RunModel::proxyADistance(encoded[after][0], encoded[after][1], space));
     return views;
   }));
 }

@@ -9,39 +9,25 @@
 #include <random>
 
 namespace fan::app {
-RunModel::RunModel(const QString& run_dir) : run_dir_(run_dir) {
-  experiment_ = train::Experiment::resume(run_dir.toStdString());
-  stage_ = experiment_->load_networks();
-}
 
-RunModel::~RunModel() = default;
+RunModel::RunModel(const QString& run_dir) : run_dir_(run_dir), run_(analysis::load_run(run_dir.toStdString())) {}
 
-bool RunModel::hasDecoder() const { return experiment_->source_net()->has_decoder(); }
-
-int RunModel::count(Domain d) const {
-  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
-  return static_cast<int>(data.size());
-}
+int RunModel::count(Domain d) const { return static_cast<int>(test(d).size()); }
 
 int RunModel::label(Domain d, int index) const {
   std::lock_guard lock(mutex_);
-  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
-  return static_cast<int>(data.labels[index].item<int64_t>());
+  return static_cast<int>(test(d).labels[index].item<int64_t>());
 }
 
 QImage RunModel::image(Domain d, int index) const {
   std::lock_guard lock(mutex_);
-  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
-  return to_qimage(train::to_image_buffer(data.images[index]));
+  return to_qimage(train::to_image_buffer(test(d).images[index]));
 }
 
 std::vector<int> RunModel::indicesOfClass(Domain d, int label) const {
   std::lock_guard lock(mutex_);
-  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
-  const auto hits = (data.labels == label).nonzero().flatten().to(torch::kCPU);
-  std::vector<int> out(hits.size(0));
-  for (int64_t i = 0; i < hits.size(0); ++i) out[i] = static_cast<int>(hits[i].item<int64_t>());
-  return out;
+  const auto hits = (test(d).labels == label).nonzero().flatten().to(torch::kLong).contiguous();
+  return std::vector<int>(hits.data_ptr<int64_t>(), hits.data_ptr<int64_t>() + hits.numel());
 }
 
 RunModel::Inspection RunModel::inspect(int target_index, int source_index, unsigned seed) const {
@@ -62,12 +48,11 @@ RunModel::Inspection RunModel::inspect(int target_index, int source_index, unsig
   r.source_label = label(Domain::kSource, source_index);
   std::lock_guard lock(mutex_);
   torch::NoGradGuard no_grad;
-  auto& target_net = stage_ >= 2 ? experiment_->target_net() : experiment_->source_net();
-  auto& source_net = experiment_->source_net();
-  const auto xt = experiment_->target_data().test.images[target_index].unsqueeze(0);
-  const auto xs = experiment_->source_data().test.images[source_index].unsqueeze(0);
+  auto& target_net = adapted_net();
+  const auto xt = run_.target_test.images[target_index].unsqueeze(0);
+  const auto xs = run_.source_test.images[source_index].unsqueeze(0);
   const auto out_t = target_net->forward(xt);
-  const auto out_s = source_net->forward(xs);
+  const auto out_s = run_.source->forward(xs);
   r.target = to_qimage(train::to_image_buffer(xt[0]));
   r.source = to_qimage(train::to_image_buffer(xs[0]));
   r.target_reconstruction = to_qimage(train::to_image_buffer(out_t.reconstruction[0]));
@@ -82,53 +67,43 @@ QImage RunModel::interpolate(int a, int b, double alpha) const {
   if (!hasDecoder()) throw Error("model.variant: this run's networks have no decoder (adda)");
   std::lock_guard lock(mutex_);
   torch::NoGradGuard no_grad;
-  auto& net = stage_ >= 2 ? experiment_->target_net() : experiment_->source_net();
-  const auto& images = experiment_->target_data().test.images;
+  auto& net = adapted_net();
+  const auto& images = run_.target_test.images;
   const auto out_a = net->forward(images[a].unsqueeze(0));
   const auto out_b = net->forward(images[b].unsqueeze(0));
   const auto hd = out_a.domain_specific * (1 - alpha) + out_b.domain_specific * alpha;
   return to_qimage(train::to_image_buffer(net->decode(hd, out_a.logits)[0]));
 }
 
-std::vector<float> RunModel::features(Domain d, const std::vector<int>& indices, bool after, Space space,
-                                      int* dimension) const {
+RunModel::Encoded RunModel::encode(Domain d, const std::vector<int>& indices, bool after) const {
   std::lock_guard lock(mutex_);
-  torch::NoGradGuard no_grad;
-  // "After adaptation" compares what D compared: source images through the
-  // frozen source network, target images through the adapted target network.
-  auto& net = after && stage_ >= 2 && d == Domain::kTarget ? experiment_->target_net() : experiment_->source_net();
-  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
+  auto& net = after && d == Domain::kTarget ? adapted_net() : run_.source;
   const auto idx = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kLong);
-  const auto out = net->forward(data.images.index_select(0, idx));
-  auto f = space == Space::kLogits ? out.logits : space == Space::kDomainSpecific ? out.domain_specific : out.task_specific;
-  if (!f.defined()) throw Error("model.variant: this run's networks have no domain-specific subspace");
-  f = f.to(torch::kCPU, torch::kFloat).contiguous();
-  if (dimension) *dimension = static_cast<int>(f.size(1));
-  return std::vector<float>(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+  Encoded e;
+  e.features = analysis::extract_features(net, test(d).images.index_select(0, idx));
+  const auto labels = test(d).labels.index_select(0, idx).to(torch::kLong).contiguous();
+  const auto predicted = e.features.logits.argmax(1).contiguous();
+  e.labels.assign(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
+  e.predicted.assign(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + predicted.numel());
+  return e;
 }
 
-double RunModel::proxyADistance(const std::vector<int>& source, const std::vector<int>& target, bool after,
-                                Space space) const {
-  int d = 0;
-  const auto fs = features(Domain::kSource, source, after, space, &d);
-  const auto ft = features(Domain::kTarget, target, after, space, &d);
-  const auto s = torch::from_blob(const_cast<float*>(fs.data()), {static_cast<int64_t>(source.size()), d}).clone();
-  const auto t = torch::from_blob(const_cast<float*>(ft.data()), {static_cast<int64_t>(target.size()), d}).clone();
-  return analysis::proxy_a_distance(s, t, /*seed=*/0).distance;
+const torch::Tensor& RunModel::Encoded::tensor(Space space) const {
+  const auto& t = space == Space::kLogits           ? features.logits
+                  : space == Space::kDomainSpecific ? features.domain_specific
+                                                    : features.task_specific;
+  if (!t.defined()) throw Error("model.variant: this run's networks have no domain-specific subspace");
+  return t;
 }
 
-std::vector<int> RunModel::predictions(Domain d, const std::vector<int>& indices, bool after) const {
-  std::lock_guard lock(mutex_);
-  torch::NoGradGuard no_grad;
-  // "After adaptation" compares what D compared: source images through the
-  // frozen source network, target images through the adapted target network.
-  auto& net = after && stage_ >= 2 && d == Domain::kTarget ? experiment_->target_net() : experiment_->source_net();
-  const auto& data = d == Domain::kSource ? experiment_->source_data().test : experiment_->target_data().test;
-  const auto idx = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kLong);
-  const auto p = net->classify(data.images.index_select(0, idx)).argmax(1).to(torch::kCPU);
-  std::vector<int> out(p.size(0));
-  for (int64_t i = 0; i < p.size(0); ++i) out[i] = static_cast<int>(p[i].item<int64_t>());
-  return out;
+std::vector<float> RunModel::Encoded::rows(Space space, int* dimension) const {
+  const auto t = tensor(space).to(torch::kFloat).contiguous();
+  if (dimension) *dimension = static_cast<int>(t.size(1));
+  return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+}
+
+double RunModel::proxyADistance(const Encoded& source, const Encoded& target, Space space) {
+  return analysis::proxy_a_distance(source.tensor(space), target.tensor(space), /*seed=*/0).distance;
 }
 
 }  // namespace fan::app

@@ -1,15 +1,12 @@
 // A run's trained networks and test images, for the inspector and the embedding plot.
 #pragma once
+#include "core/analysis/features.h"
+
 #include <QImage>
 #include <QString>
 
-#include <memory>
 #include <mutex>
 #include <vector>
-
-namespace fan::train {
-class Experiment;
-}
 
 namespace fan::app {
 
@@ -20,13 +17,12 @@ enum class Space { kLogits, kDomainSpecific, kTaskSpecific };
 // Owns tensors: used from worker threads only (QtConcurrent); calls are serialised.
 class RunModel {
  public:
-  // Loads the run's config, data and last checkpoint; throws fan::Error.
+  // Loads the run's config, test sets and last checkpoint (read-only); throws fan::Error.
   explicit RunModel(const QString& run_dir);
-  ~RunModel();
 
   QString runDir() const { return run_dir_; }
-  bool adapted() const { return stage_ >= 2; }
-  bool hasDecoder() const;
+  bool adapted() const { return run_.adapted(); }
+  bool hasDecoder() const { return run_.source->has_decoder(); }
   int count(Domain domain) const;
   int label(Domain domain, int index) const;
   QImage image(Domain domain, int index) const;
@@ -45,22 +41,28 @@ class RunModel {
   // decoder((1−α)·hd_a + α·hd_b, logits_a) for two target test images.
   QImage interpolate(int target_a, int target_b, double alpha) const;
 
-  // Rows of features for the embedding plot: the logits or hd of the given
-  // test images. Before adaptation both domains go through the source network;
+  // One forward pass over the given test images: every subspace, labels and
+  // predictions. Before adaptation both domains go through the source network;
   // after it, target images go through the target network (source images stay
   // with the frozen source network, as the discriminator saw them).
-  std::vector<float> features(Domain domain, const std::vector<int>& indices, bool after_adaptation,
-                              Space space, int* dimension) const;
-  // Proxy A-distance between the domains in `space` (2 = separable, 0 = not),
-  // on the given test images of each domain.
-  double proxyADistance(const std::vector<int>& source, const std::vector<int>& target, bool after_adaptation,
-                        Space space) const;
-  std::vector<int> predictions(Domain domain, const std::vector<int>& indices, bool after_adaptation) const;
+  struct Encoded {
+    analysis::Features features;
+    std::vector<int> labels, predicted;
+    // Rows of one subspace as floats (n × dimension, row-major).
+    std::vector<float> rows(Space space, int* dimension) const;
+    const torch::Tensor& tensor(Space space) const;
+  };
+  Encoded encode(Domain domain, const std::vector<int>& indices, bool after_adaptation) const;
+
+  // Proxy A-distance between the domains in `space` (2 = separable, 0 = not).
+  static double proxyADistance(const Encoded& source, const Encoded& target, Space space);
 
  private:
+  const data::Dataset& test(Domain d) const { return d == Domain::kSource ? run_.source_test : run_.target_test; }
+  models::FanNet& adapted_net() const { return run_.adapted() ? run_.target : run_.source; }
+
   QString run_dir_;
-  std::unique_ptr<train::Experiment> experiment_;
-  int stage_ = 1;
+  mutable analysis::RunModels run_;
   mutable std::mutex mutex_;
 };
 

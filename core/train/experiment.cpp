@@ -441,31 +441,6 @@ json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
   return r;
 }
 
-int Experiment::load_networks() {
-  apply_threads(config_.threads);
-  device_ = resolve_device(config_.device);
-  load_data();
-  build_networks();
-  if (!std::filesystem::exists(run_dir_.checkpoint_path()))
-    throw Error(run_dir_.path().string() + ": no checkpoint yet (the run has not written one)");
-  if (state_.value("stage", 1) >= 2) make_adapter();
-  restore_checkpoint();
-  source_net_->eval();
-  target_net_->eval();
-  return state_.value("stage", 1);
-}
-
-json Experiment::evaluate_saved() {
-  load_networks();
-  json out;
-  out["run"] = run_dir_.path().string();
-  out["stage"] = state_.value("stage", 1);
-  out["step"] = state_.value("step", int64_t{0});
-  out["source_only"] = evaluate(source_net_, target_.test, config_.eval_batch_size).to_json();
-  if (adapter_) out["adapted"] = evaluate(target_net_, target_.test, config_.eval_batch_size).to_json();
-  return out;
-}
-
 void Experiment::make_adapter() {
   TargetAdapterOptions a;
   a.mu = config_.mu;

@@ -43,13 +43,6 @@ class Experiment {
   // a non-finite loss (after an error event; the last checkpoint is kept).
   nlohmann::json run(EventSink* sink = nullptr, StopToken* stop = nullptr);
 
-  // Evaluates the networks of the last checkpoint on the target test set:
-  // the source network ("source_only") and, after stage 1, the target network.
-  nlohmann::json evaluate_saved();
-  // Loads data and the networks of the last checkpoint (for inspection).
-  // Returns the checkpoint's stage: 1 = only the source network is trained.
-  int load_networks();
-
   const io::ExperimentConfig& config() const { return config_; }
   const io::RunDirectory& run_directory() const { return run_dir_; }
 
