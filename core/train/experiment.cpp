@@ -407,12 +407,7 @@ json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
   if (state_.value("stage", 1) == 1) {
     run_stage1(sink, stop);
     if (stop.stop_requested()) {
-      checkpoint();
-      sink.on_message("stopped in stage 1 at step " + state_["step"].dump() + "; resume with `fan resume " +
-                      run_dir_.path().string() + "`");
-      auto r = results("stopped");
-      sink.on_finished(r);
-      return r;
+      return stopped(1, sink);
     }
     evaluate_source_only(sink);
     state_["stage1_steps"] = state_["step"];
@@ -426,17 +421,22 @@ json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
 
   run_stage2(sink, stop);
   if (stop.stop_requested()) {
-    checkpoint();
-    sink.on_message("stopped in stage 2 at step " + state_["step"].dump() + "; resume with `fan resume " +
-                    run_dir_.path().string() + "`");
-    auto r = results("stopped");
-    sink.on_finished(r);
-    return r;
+    return stopped(2, sink);
   }
   state_["stage"] = 3;
   auto r = results("finished");
   run_dir_.write_results(r);
   checkpoint();
+  sink.on_finished(r);
+  return r;
+}
+
+json Experiment::stopped(int stage, EventSink& sink) {
+  // The checkpoint at the stop is what `fan resume` continues from.
+  checkpoint();
+  sink.on_message("stopped in stage " + std::to_string(stage) + " at step " + state_["step"].dump() +
+                  "; resume with `fan resume " + run_dir_.path().string() + "`");
+  auto r = results("stopped");
   sink.on_finished(r);
   return r;
 }

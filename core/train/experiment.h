@@ -60,6 +60,8 @@ class Experiment {
   void evaluate_source_only(EventSink& sink);
   void run_stage2(EventSink& sink, StopToken& stop);
   void checkpoint();
+  // Ends run() on a stop request: checkpoint, message, "stopped" results.
+  nlohmann::json stopped(int stage, EventSink& sink);
   // The modules and optimizers a checkpoint holds at the current stage.
   std::pair<io::ModuleMap, io::OptimizerMap> checkpoint_contents();
   void restore_checkpoint();
