@@ -3,6 +3,8 @@
 
 #include "core/data/domain.h"
 #include "core/data/fetch.h"
+#include "core/data/image_io.h"
+#include "core/data/preprocess.h"
 #include "core/util/error.h"
 #include "core/util/fs.h"
 
@@ -30,6 +32,16 @@ struct InfoArgs {
   std::string name;
   std::string root;
   std::string folder;
+};
+
+struct ExportArgs {
+  std::string name;
+  std::string out;
+  std::string split = "test";
+  int64_t size = 64;
+  int64_t channels = 3;
+  int64_t limit = 0;
+  std::string root;
 };
 
 // Draws one progress line per transfer: a redrawn bar on a terminal, a plain
@@ -126,6 +138,32 @@ void run_info(const InfoArgs& args) {
   std::cout << info.dump(2) << std::endl;
 }
 
+// Writes a dataset split as an image folder OUT/<class>/<index>.png, the
+// layout `dataset: "folder"` reads (e.g. MNIST and MNIST-M test images as a
+// small real image-folder pair for the large-image configuration).
+void run_export(const ExportArgs& args) {
+  const std::filesystem::path root = data::resolve_data_root(args.root);
+  const data::DatasetSplits splits = data::load_raw(args.name, root);
+  const data::Dataset& raw = args.split == "train" ? splits.train : splits.test;
+  data::Preprocess p;
+  p.channels = args.channels;
+  p.size = args.size;
+  p.framing = "stretch";
+  const int64_t n = args.limit > 0 ? std::min(args.limit, raw.size()) : raw.size();
+  const data::Dataset images = data::preprocess(raw.subset(torch::arange(n, torch::kInt64)), p, false);
+  const std::filesystem::path out(args.out);
+  if (std::filesystem::exists(out) && !std::filesystem::is_empty(out))
+    throw Error(out.string() + ": exists and is not empty (export writes into a new or empty folder)");
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t label = images.labels[i].item<int64_t>();
+    const std::string cls = splits.class_names.empty() ? std::to_string(label)
+                                                       : splits.class_names[static_cast<size_t>(label)];
+    data::write_image(out / cls / (std::to_string(i) + ".png"), images.images[i]);
+  }
+  std::cout << "wrote " << n << " " << args.name << "/" << args.split << " images (" << args.size << "×"
+            << args.size << ", " << args.channels << " channel(s)) into " << out.string() << std::endl;
+}
+
 }  // namespace
 
 void add_data_commands(CLI::App& app) {
@@ -154,6 +192,21 @@ void add_data_commands(CLI::App& app) {
                    "data root (default: $FAN_DATA, else ~/.cache/fan-workbench/data)");
   info->add_option("--folder", info_args->folder, "image-folder root, for the dataset \"folder\"");
   info->callback([info_args] { run_info(*info_args); });
+
+  auto export_args = std::make_shared<ExportArgs>();
+  CLI::App* exp = data->add_subcommand("export", "Write a dataset split as an image folder OUT/<class>/<n>.png");
+  exp->add_option("name", export_args->name, "mnist, usps, svhn or mnistm")
+      ->required()
+      ->check(CLI::IsMember(std::vector<std::string>{"mnist", "usps", "svhn", "mnistm"}));
+  exp->add_option("--out", export_args->out, "folder to write (new or empty)")->required();
+  exp->add_option("--split", export_args->split, "train or test (default test)")
+      ->check(CLI::IsMember(std::vector<std::string>{"train", "test"}));
+  exp->add_option("--size", export_args->size, "side of the written images (default 64)")->check(CLI::Range(8, 1024));
+  exp->add_option("--channels", export_args->channels, "1 or 3 (default 3)")->check(CLI::IsMember(std::vector<int64_t>{1, 3}));
+  exp->add_option("--limit", export_args->limit, "at most this many images, the split's first (default all)")
+      ->check(CLI::NonNegativeNumber);
+  exp->add_option("--root", export_args->root, "data root (default: $FAN_DATA, else ~/.cache/fan-workbench/data)");
+  exp->callback([export_args] { run_export(*export_args); });
 }
 
 }  // namespace fan::cli

@@ -2,6 +2,7 @@
 #include "datasets_panel.h"
 
 #include "core/data/domain.h"
+#include "core/data/image_set.h"
 #include "core/data/fetch.h"
 #include "core/io/config.h"
 #include "core/train/experiment.h"
@@ -40,15 +41,32 @@ DomainPreview load_domain_preview(const nlohmann::json& raw, const QString& side
     const auto config = io::ExperimentConfig::from_json(raw, "form");
     const auto& spec = side == "source" ? config.source : config.target;
     const auto root = data::resolve_data_root(config.data_root);
-    const auto splits = data::load_domain(spec, config.preprocess, root, static_cast<uint64_t>(config.seed));
-    p.train = splits.train.size();
-    p.test = splits.test.size();
-    for (auto c : splits.train.class_counts()) p.train_per_class.push_back(c);
-    for (auto c : splits.test.class_counts()) p.test_per_class.push_back(c);
-    const auto& images = splits.train.images;
+    torch::Tensor images;
+    if (config.stream) {
+      // Streamed folders: list the files, decode only the samples shown (the
+      // training view, so crops and flips are visible).
+      const auto domain = data::stream_folder_domain(spec, config.preprocess, root, static_cast<uint64_t>(config.seed));
+      p.train = domain.train->size();
+      p.test = domain.test->size();
+      for (const auto* set : {domain.train.get(), domain.test.get()}) {
+        const auto counts = torch::bincount(set->labels(), {}, set->num_classes());
+        auto& out = set == domain.train.get() ? p.train_per_class : p.test_per_class;
+        for (int64_t c = 0; c < counts.numel(); ++c) out.push_back(counts[c].item<int64_t>());
+      }
+      const int64_t shown = std::min<int64_t>(kGridRows * kGridColumns, p.train);
+      const auto spread = (torch::arange(shown, torch::kDouble) * (static_cast<double>(p.train) / shown)).to(torch::kInt64);
+      images = domain.train->images(spread, /*augment=*/true, static_cast<uint64_t>(config.seed));
+    } else {
+      const auto splits = data::load_domain(spec, config.preprocess, root, static_cast<uint64_t>(config.seed));
+      p.train = splits.train.size();
+      p.test = splits.test.size();
+      for (auto c : splits.train.class_counts()) p.train_per_class.push_back(c);
+      for (auto c : splits.test.class_counts()) p.test_per_class.push_back(c);
+      images = splits.train.images;
+    }
     p.shape = QString("%1×%2×%3").arg(images.size(1)).arg(images.size(2)).arg(images.size(3));
     QVector<QVector<QImage>> rows(kGridRows);
-    for (int i = 0; i < kGridRows * kGridColumns && i < p.train; ++i) rows[i / kGridColumns].push_back(to_qimage(train::to_image_buffer(images[i])));
+    for (int i = 0; i < kGridRows * kGridColumns && i < images.size(0); ++i) rows[i / kGridColumns].push_back(to_qimage(train::to_image_buffer(images[i])));
     p.samples = widgets::image_grid(rows, kCell);
   } catch (const std::exception& e) {
     p.error = QString::fromUtf8(e.what());

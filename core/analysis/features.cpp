@@ -55,16 +55,10 @@ RunModels load_run(const std::filesystem::path& run_dir) {
   r.source_test = std::move(source.test);
   r.target_test = std::move(target.test);
 
-  models::FanNetOptions options;
-  options.variant = r.config.variant;
-  options.in_channels = r.config.preprocess.channels;
-  options.image_size = r.config.preprocess.size;
-  options.num_classes = r.source_test.num_classes;
-  options.latent_dim = r.config.latent_dim;
-  options.domain_specific_dim = r.config.domain_specific_dim;
+  const auto options = r.config.net_options(r.source_test.num_classes);
   r.source = models::FanNet(options);
   io::ModuleMap modules = {{"source", r.source.get()}};
-  models::Discriminator discriminator(options.num_classes, r.config.discriminator_hidden,
+  models::Discriminator discriminator(options.num_classes, r.config.discriminator_layers(),
                                       r.config.discriminator_batch_norm);
   if (r.stage >= 2) {
     r.target = models::FanNet(options);

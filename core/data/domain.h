@@ -33,6 +33,10 @@ struct Preprocess {
   // "mnist": resized into a 20×20 box and centred in 28×28 (the way MNIST was made,
   //          scaled to `size`); "stretch": resized straight to size×size.
   std::string framing = "mnist";
+  // Large images: resize to resize×resize, then crop size×size (random crop in
+  // training when streamed, centre crop otherwise); 0: resize straight to size.
+  int64_t resize = 0;
+  bool flip = false;  // random horizontal flips of streamed training images
 };
 
 // Loads the domain from the data root, applies the protocol to the training

@@ -27,13 +27,8 @@ std::vector<fs::path> sorted_entries(const fs::path& folder, bool directories) {
   return entries;
 }
 
-struct Labelled {
-  fs::path path;
-  int64_t label;
-};
-
-std::vector<Labelled> list_split(const fs::path& split_root, const std::vector<std::string>& classes) {
-  std::vector<Labelled> files;
+std::vector<LabelledFile> list_split(const fs::path& split_root, const std::vector<std::string>& classes) {
+  std::vector<LabelledFile> files;
   for (const fs::path& class_folder : sorted_entries(split_root, true)) {
     const std::string name = class_folder.filename().string();
     const auto found = std::find(classes.begin(), classes.end(), name);
@@ -47,12 +42,12 @@ std::vector<Labelled> list_split(const fs::path& split_root, const std::vector<s
   return files;
 }
 
-Dataset read_files(const std::vector<Labelled>& files, int64_t num_classes, int64_t& height, int64_t& width,
+Dataset read_files(const std::vector<LabelledFile>& files, int64_t num_classes, int64_t& height, int64_t& width,
                    const std::string& name) {
   std::vector<torch::Tensor> images;
   std::vector<int64_t> labels;
   bool any_colour = false;
-  for (const Labelled& file : files) {
+  for (const LabelledFile& file : files) {
     torch::Tensor image = read_image(file.path);
     if (height == 0) {
       height = image.size(1);
@@ -76,55 +71,62 @@ Dataset read_files(const std::vector<Labelled>& files, int64_t num_classes, int6
 
 }  // namespace
 
-DatasetSplits read_image_folder(const fs::path& root, const ImageFolderOptions& options) {
+FolderListing list_image_folder(const fs::path& root, double test_fraction) {
   if (!fs::is_directory(root)) throw Error("image folder not found: " + root.string());
   const bool has_splits = fs::is_directory(root / "train") && fs::is_directory(root / "test");
   const fs::path train_root = has_splits ? root / "train" : root;
 
-  DatasetSplits splits;
+  FolderListing listing;
   for (const fs::path& folder : sorted_entries(train_root, true)) {
-    splits.class_names.push_back(folder.filename().string());
+    listing.class_names.push_back(folder.filename().string());
   }
-  if (splits.class_names.empty()) {
+  if (listing.class_names.empty()) {
     throw Error(train_root.string() + ": no class sub-folders (expected one folder of images per class)");
   }
-  const auto num_classes = static_cast<int64_t>(splits.class_names.size());
+  const auto num_classes = static_cast<int64_t>(listing.class_names.size());
 
-  std::vector<Labelled> train_files = list_split(train_root, splits.class_names);
-  std::vector<Labelled> test_files;
+  listing.train = list_split(train_root, listing.class_names);
   if (has_splits) {
-    test_files = list_split(root / "test", splits.class_names);
-    splits.info = "train/ and test/ folders";
+    listing.test = list_split(root / "test", listing.class_names);
+    listing.info = "train/ and test/ folders";
   } else {
-    std::vector<Labelled> all = std::move(train_files);
-    train_files.clear();
+    std::vector<LabelledFile> all = std::move(listing.train);
+    listing.train.clear();
     for (int64_t c = 0; c < num_classes; ++c) {
-      std::vector<Labelled> members;
-      for (const Labelled& file : all) {
+      std::vector<LabelledFile> members;
+      for (const LabelledFile& file : all) {
         if (file.label == c) members.push_back(file);
       }
       const auto n = static_cast<int64_t>(members.size());
       // At least one training image per class, even when the class is tiny.
-      const int64_t held_out = std::min<int64_t>(n - 1, static_cast<int64_t>(n * options.test_fraction));
+      const int64_t held_out = std::min<int64_t>(n - 1, static_cast<int64_t>(n * test_fraction));
       const std::vector<int64_t> order = permutation(n, kFolderSplitSeed + static_cast<uint64_t>(c));
       std::vector<int64_t> test_rows(order.begin(), order.begin() + held_out);
       std::sort(test_rows.begin(), test_rows.end());
       for (int64_t i = 0; i < n; ++i) {
         const bool is_test = std::binary_search(test_rows.begin(), test_rows.end(), i);
-        (is_test ? test_files : train_files).push_back(members[static_cast<size_t>(i)]);
+        (is_test ? listing.test : listing.train).push_back(members[static_cast<size_t>(i)]);
       }
     }
-    splits.info = "no train/ and test/ folders: each class split " +
-                  std::to_string(std::lround(100 * (1 - options.test_fraction))) + "/" +
-                  std::to_string(std::lround(100 * options.test_fraction)) +
-                  " into train/test with fixed seed " + std::to_string(kFolderSplitSeed);
+    listing.info = "no train/ and test/ folders: each class split " +
+                   std::to_string(std::lround(100 * (1 - test_fraction))) + "/" +
+                   std::to_string(std::lround(100 * test_fraction)) + " into train/test with fixed seed " +
+                   std::to_string(kFolderSplitSeed);
   }
+  return listing;
+}
 
+DatasetSplits read_image_folder(const fs::path& root, const ImageFolderOptions& options) {
+  FolderListing listing = list_image_folder(root, options.test_fraction);
+  DatasetSplits splits;
+  splits.class_names = std::move(listing.class_names);
+  splits.info = std::move(listing.info);
+  const auto num_classes = static_cast<int64_t>(splits.class_names.size());
   int64_t height = options.size, width = options.size;
   const std::string base =
       root.filename().string().empty() ? root.parent_path().filename().string() : root.filename().string();
-  splits.train = read_files(train_files, num_classes, height, width, base + "/train");
-  splits.test = read_files(test_files, num_classes, height, width, base + "/test");
+  splits.train = read_files(listing.train, num_classes, height, width, base + "/train");
+  splits.test = read_files(listing.test, num_classes, height, width, base + "/test");
   // Channels must agree across splits for the preprocessing that follows.
   if (splits.train.images.size(1) != splits.test.images.size(1) && splits.test.size() > 0) {
     splits.train.images = to_rgb(splits.train.images);

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace fan::data {
 
@@ -14,6 +16,20 @@ struct ImageFolderOptions {
   int64_t size = 0;            // resize every image to size×size; 0: to the first image's size
   double test_fraction = 0.2;  // share of each class held out when there are no split folders
 };
+
+struct LabelledFile {
+  std::filesystem::path path;
+  int64_t label = 0;
+};
+
+// The files of an image folder and their classes, split as read_image_folder
+// splits them; nothing is decoded (streamed domains decode batch by batch).
+struct FolderListing {
+  std::vector<LabelledFile> train, test;
+  std::vector<std::string> class_names;  // sorted sub-folder names; labels index them
+  std::string info;
+};
+FolderListing list_image_folder(const std::filesystem::path& root, double test_fraction = 0.2);
 
 // Reads ROOT/CLASS/*.png|jpg|... or ROOT/{train,test}/CLASS/*. Class names
 // (DatasetSplits::class_names) are the sorted sub-folder names; labels index

@@ -91,6 +91,14 @@ torch::Tensor frame_like_mnist(const torch::Tensor& images, int64_t size) {
   return framed;
 }
 
+torch::Tensor centre_crop(const torch::Tensor& images, int64_t size) {
+  const int64_t h = images.size(-2), w = images.size(-1);
+  if (size > h || size > w)
+    throw Error("crop of " + std::to_string(size) + " pixels asked from " + std::to_string(h) + "×" +
+                std::to_string(w) + " images");
+  return images.narrow(-2, (h - size) / 2, size).narrow(-1, (w - size) / 2, size);
+}
+
 Dataset preprocess(const Dataset& raw, const Preprocess& preprocess, bool tight_digits) {
   check_images(raw.images, raw.name.c_str());
   if (preprocess.channels != 1 && preprocess.channels != 3) {
@@ -110,7 +118,9 @@ Dataset preprocess(const Dataset& raw, const Preprocess& preprocess, bool tight_
     // Grey first: one channel is a third of the resize work, and both steps
     // are linear, so the order changes nothing but rounding.
     chunk = preprocess.channels == 1 ? to_grey(chunk) : chunk;
-    chunk = framed ? frame_like_mnist(chunk, size) : resize_images(chunk, size, size);
+    if (framed) chunk = frame_like_mnist(chunk, size);
+    else if (preprocess.resize > size) chunk = centre_crop(resize_images(chunk, preprocess.resize, preprocess.resize), size);
+    else chunk = resize_images(chunk, size, size);
     chunk = preprocess.channels == 3 ? to_rgb(chunk) : chunk;
     chunks.push_back(chunk.to(torch::kFloat32).contiguous());
   }

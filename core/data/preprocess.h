@@ -27,6 +27,9 @@ torch::Tensor resize_images(const torch::Tensor& images, int64_t height, int64_t
 // round(size · 20 / 28) pixels and centred on a size×size zero background.
 torch::Tensor frame_like_mnist(const torch::Tensor& images, int64_t size);
 
+// The central size×size window of N×C×H×W (or C×H×W) images.
+torch::Tensor centre_crop(const torch::Tensor& images, int64_t size);
+
 // Applies `preprocess` to every image. `tight_digits`: the digits fill their
 // frame (USPS), so a smaller image takes the "mnist" framing when asked;
 // other sets (MNIST, MNIST-M, SVHN, folders) are resized straight.

@@ -71,17 +71,42 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(choice(field("data.framing", FieldType::kString, "mnist", "data", "",
                            "Small digits (USPS): \"mnist\" = into a 20×20 box centred in 28×28, "
                            "\"stretch\" = resized straight to 28×28"), {"mnist", "stretch"}));
+  s.push_back(ranged(field("data.resize", FieldType::kInt, 0, "data", "pixels",
+                           "Large images: resize to resize×resize, then crop image_size×image_size "
+                           "(random crop when training on a streamed folder, centre crop otherwise); "
+                           "0: resize straight to image_size"), 0, 4096));
+  s.push_back(field("data.flip", FieldType::kBool, false, "data", "",
+                    "Random horizontal flips of streamed training images"));
+  s.push_back(choice(field("data.loader", FieldType::kString, "memory", "data", "",
+                           "memory: decode every image once and keep the tensors; stream: decode image-folder "
+                           "files batch by batch on worker threads (sets larger than memory, augmentation)"),
+                     {"memory", "stream"}));
+  s.push_back(ranged(field("data.workers", FieldType::kInt, 0, "data", "threads",
+                           "Loader threads for streamed folders (0: min(4, cores))"), 0, 64));
   s.push_back(field("data.root", FieldType::kString, "", "data", "directory",
                     "Data root; empty: $FAN_DATA, else the per-user cache"));
   s.push_back(choice(field("model.variant", FieldType::kString, "full", "model", "",
                            "full (FAN), concatenation, separation, joint, adda"),
                      {"full", "concatenation", "separation", "joint", "adda"}));
-  s.push_back(ranged(field("model.latent_dim", FieldType::kInt, 100, "model", "units",
-                           "|h|, the encoder's output"), 2, 65536));
-  s.push_back(ranged(field("model.domain_specific_dim", FieldType::kInt, 50, "model", "units",
-                           "|hd|; |ht| = latent_dim − domain_specific_dim"), 1, 65535));
+  s.push_back(choice(field("model.encoder", FieldType::kString, "lenet", "model", "",
+                           "lenet (digits, with the digit decoder); resnet18, resnet34, resnet50 (large "
+                           "images, with the DCGAN decoder)"), {"lenet", "resnet18", "resnet34", "resnet50"}));
+  s.push_back(ranged(field("model.latent_dim", FieldType::kInt, 0, "model", "units",
+                           "|h|, the encoder's output; 0: the encoder's width (LeNet 100, ResNet-18/34 512, "
+                           "ResNet-50 2048; a ResNet's is fixed)"), 0, 65536));
+  s.push_back(ranged(field("model.domain_specific_dim", FieldType::kInt, 0, "model", "units",
+                           "|hd|; |ht| = latent_dim − domain_specific_dim; 0: half of |h|"), 0, 65535));
+  s.push_back(ranged(field("model.shared_stages", FieldType::kInt, 3, "model", "stages",
+                           "ResNet encoders: leading stages (1 = stem, 2 = + layer1, …, 5 = all) the source "
+                           "and target networks share, frozen in stage 2; LeNet stays untied"), 0, 5));
+  s.push_back(ranged(field("model.decoder_size", FieldType::kInt, 64, "model", "pixels",
+                           "ResNet encoders: side of the DCGAN decoder's output (a multiple of 16); Lr compares "
+                           "it with the input downscaled to that size"), 16, 1024));
   s.push_back(ranged(field("model.discriminator_hidden", FieldType::kInt, 500, "model", "units",
-                           "Width of the discriminator's two hidden layers"), 1, 65536));
+                           "Width of the discriminator's first hidden layer"), 1, 65536));
+  s.push_back(ranged(field("model.discriminator_hidden2", FieldType::kInt, 0, "model", "units",
+                           "Width of its second hidden layer (0: same as the first; the paper's large "
+                           "configuration: 1024 then 2048)"), 0, 65536));
   s.push_back(field("model.discriminator_batch_norm", FieldType::kBool, true, "model", "",
                     "Batch norm after the discriminator's hidden layers"));
   s.push_back(ranged(field("loss.alpha", FieldType::kNumber, 2.0, "losses", "", "Weight of Lc (stage 1)"), 0, 1e6));
@@ -119,6 +144,8 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(ranged(field("seed", FieldType::kInt, 0, "run", "", "Fixes sampling, shuffling and initialisation"), 0, 4294967295.0));
   s.push_back(field("device", FieldType::kString, "cpu", "run", "", "cpu, cuda, cuda:N or auto"));
   s.push_back(ranged(field("threads", FieldType::kInt, 0, "run", "threads", "Intra-op CPU threads (0: all cores)"), 0, 1024));
+  s.push_back(field("run.mixed_precision", FieldType::kBool, false, "run", "",
+                    "CUDA only: forward passes in bfloat16 (autocast); ignored on the CPU"));
   return s;
 }
 
@@ -154,6 +181,15 @@ void leaf_keys(const json& config, const std::string& prefix, std::vector<std::s
 }
 
 }  // namespace
+
+std::pair<int64_t, int64_t> effective_dims(const json& config) {
+  const auto encoder = models::parse_encoder(get_path(config, "model.encoder").get<std::string>());
+  int64_t latent = get_path(config, "model.latent_dim").get<int64_t>();
+  if (latent == 0) latent = models::encoder_width(encoder, kLeNetLatent);
+  int64_t ds = get_path(config, "model.domain_specific_dim").get<int64_t>();
+  if (ds == 0) ds = latent / 2;
+  return {latent, ds};
+}
 
 const std::vector<FieldSpec>& config_schema() {
   static const std::vector<FieldSpec> schema = make_schema();
@@ -251,8 +287,14 @@ json validate_config(const json& config, const std::string& origin) {
   }
   // Rules across fields.
   const auto variant = get_path(out, "model.variant").get<std::string>();
-  const auto latent = get_path(out, "model.latent_dim").get<int64_t>();
-  const auto ds = get_path(out, "model.domain_specific_dim").get<int64_t>();
+  const auto encoder = models::parse_encoder(get_path(out, "model.encoder").get<std::string>());
+  const auto given_latent = get_path(out, "model.latent_dim").get<int64_t>();
+  if (models::is_resnet(encoder) && given_latent != 0 && given_latent != models::encoder_width(encoder, 0))
+    throw Error(origin + ": model.latent_dim: " + models::to_string(encoder) + " gives " +
+                std::to_string(models::encoder_width(encoder, 0)) + " features; use 0 or that, got " +
+                std::to_string(given_latent));
+  if (given_latent == 1) throw Error(origin + ": model.latent_dim: expected 0 (auto) or at least 2, got 1");
+  const auto [latent, ds] = effective_dims(out);
   if (ds >= latent && variant != "joint" && variant != "adda")
     throw Error(origin + ": model.domain_specific_dim: must be below model.latent_dim (" +
                 std::to_string(latent) + "), got " + std::to_string(ds));
@@ -264,7 +306,18 @@ json validate_config(const json& config, const std::string& origin) {
     if (get_path(out, side + ".dataset") == "folder" && get_path(out, side + ".folder").get<std::string>().empty())
       throw Error(origin + ": " + side + ".folder: a directory is required when " + side +
                   ".dataset is \"folder\"");
+    if (get_path(out, "data.loader") == "stream" && get_path(out, side + ".dataset") != "folder")
+      throw Error(origin + ": data.loader: \"stream\" reads image folders, but " + side + ".dataset is " +
+                  get_path(out, side + ".dataset").dump() + " (use \"memory\")");
   }
+  const auto resize = get_path(out, "data.resize").get<int64_t>();
+  const auto size = get_path(out, "data.image_size").get<int64_t>();
+  if (resize != 0 && resize < size)
+    throw Error(origin + ": data.resize: must be 0 or at least data.image_size (" + std::to_string(size) +
+                ") to crop from, got " + std::to_string(resize));
+  if (models::is_resnet(encoder) && get_path(out, "model.decoder_size").get<int64_t>() % 16 != 0)
+    throw Error(origin + ": model.decoder_size: the DCGAN decoder needs a multiple of 16, got " +
+                get_path(out, "model.decoder_size").dump());
   return out;
 }
 
@@ -316,9 +369,17 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.preprocess.framing = j["data"]["framing"];
   c.data_root = j["data"]["root"];
   c.variant = models::parse_variant(j["model"]["variant"]);
-  c.latent_dim = j["model"]["latent_dim"];
-  c.domain_specific_dim = j["model"]["domain_specific_dim"];
+  c.encoder = models::parse_encoder(j["model"]["encoder"]);
+  std::tie(c.latent_dim, c.domain_specific_dim) = effective_dims(j);
+  c.shared_stages = j["model"]["shared_stages"];
+  c.decoder_size = j["model"]["decoder_size"];
   c.discriminator_hidden = j["model"]["discriminator_hidden"];
+  c.discriminator_hidden2 = j["model"]["discriminator_hidden2"];
+  c.preprocess.resize = j["data"]["resize"];
+  c.preprocess.flip = j["data"]["flip"];
+  c.stream = j["data"]["loader"] == "stream";
+  c.workers = j["data"]["workers"];
+  c.mixed_precision = j["run"]["mixed_precision"];
   c.discriminator_batch_norm = j["model"]["discriminator_batch_norm"];
   c.alpha = j["loss"]["alpha"];
   c.beta = j["loss"]["beta"];
@@ -346,6 +407,23 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.device = j["device"];
   c.threads = j["threads"];
   return c;
+}
+
+models::FanNetOptions ExperimentConfig::net_options(int64_t num_classes) const {
+  models::FanNetOptions o;
+  o.variant = variant;
+  o.in_channels = preprocess.channels;
+  o.image_size = preprocess.size;
+  o.num_classes = num_classes;
+  o.latent_dim = latent_dim;
+  o.domain_specific_dim = domain_specific_dim;
+  o.encoder = encoder;
+  o.decoder_size = decoder_size;
+  return o;
+}
+
+std::vector<int64_t> ExperimentConfig::discriminator_layers() const {
+  return {discriminator_hidden, discriminator_hidden2 > 0 ? discriminator_hidden2 : discriminator_hidden};
 }
 
 ExperimentConfig ExperimentConfig::load(const std::filesystem::path& path,

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fan::io {
@@ -39,6 +40,11 @@ nlohmann::json validate_config(const nlohmann::json& config, const std::string& 
 // Problems of one field's value, empty when valid (for the form's live marks).
 std::string check_field(const FieldSpec& field, const nlohmann::json& value);
 
+// LeNet's |h| when model.latent_dim is 0.
+constexpr int64_t kLeNetLatent = 100;
+// (|h|, |hd|) of a validated config, with 0 ("auto") resolved for its encoder.
+std::pair<int64_t, int64_t> effective_dims(const nlohmann::json& config);
+
 // Applies "a.b=value": the value parses as JSON when it can, else as a string.
 void apply_override(nlohmann::json& config, const std::string& assignment);
 
@@ -53,8 +59,13 @@ struct ExperimentConfig {
   data::Preprocess preprocess;
   std::string data_root;
   models::Variant variant = models::Variant::kFull;
-  int64_t latent_dim = 100, domain_specific_dim = 50;
-  int64_t discriminator_hidden = 500;
+  models::EncoderKind encoder = models::EncoderKind::kLeNet;
+  int64_t latent_dim = 100, domain_specific_dim = 50;  // resolved (never 0)
+  int64_t shared_stages = 3, decoder_size = 64;
+  int64_t discriminator_hidden = 500, discriminator_hidden2 = 0;
+  bool stream = false;  // data.loader == "stream"
+  int64_t workers = 0;
+  bool mixed_precision = false;
   bool discriminator_batch_norm = true;
   double alpha = 2, beta = 1, mu = 2, nu = 1;
   bool target_mutual_information = false;
@@ -69,6 +80,10 @@ struct ExperimentConfig {
   std::string device = "cpu";
   int64_t threads = 0;
   nlohmann::json resolved;  // the validated, complete JSON
+
+  // The networks this config describes, for a domain pair with `num_classes` classes.
+  models::FanNetOptions net_options(int64_t num_classes) const;
+  std::vector<int64_t> discriminator_layers() const;  // hidden widths
 
   static ExperimentConfig from_json(const nlohmann::json& config, const std::string& origin = "config");
   static ExperimentConfig load(const std::filesystem::path& path,

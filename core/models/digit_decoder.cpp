@@ -10,8 +10,8 @@ constexpr int64_t kSeedSize = 10;
 constexpr int64_t kFilters = 16;
 }  // namespace
 
-DigitDecoderImpl::DigitDecoderImpl(int64_t input_dim, int64_t out_channels, int64_t size)
-    : image_size(size) {
+DigitDecoderImpl::DigitDecoderImpl(int64_t input_dim, int64_t out_channels, int64_t size) {
+  output_size = size;
   using torch::nn::Conv2dOptions;
   fc = register_module("fc", torch::nn::Linear(input_dim, kFcUnits));
   bn_fc = register_module("bn_fc", torch::nn::BatchNorm1d(kFcUnits));
@@ -30,7 +30,7 @@ torch::Tensor DigitDecoderImpl::forward(torch::Tensor z) {
   x = bn1(torch::relu(conv1(x)));
   x = bn2(torch::relu(conv2(x)));
   x = F::interpolate(x, F::InterpolateFuncOptions()
-                            .size(std::vector<int64_t>{image_size, image_size})
+                            .size(std::vector<int64_t>{output_size, output_size})
                             .mode(torch::kBilinear)
                             .align_corners(false));
   x = bn3(torch::relu(conv3(x)));

@@ -1,7 +1,13 @@
 // FanNet: composition of encoder, split, logit map and decoder.
 #include "core/models/fan_net.h"
 
+#include "core/models/dcgan_decoder.h"
+#include "core/models/digit_decoder.h"
+#include "core/models/lenet_encoder.h"
+#include "core/models/resnet.h"
 #include "core/util/error.h"
+
+#include <set>
 
 namespace fan::models {
 
@@ -27,6 +33,12 @@ std::string to_string(Variant variant) {
 }
 
 FanNetImpl::FanNetImpl(const FanNetOptions& opts) : options(opts) {
+  const bool resnet = is_resnet(options.encoder);
+  if (resnet && options.latent_dim != encoder_width(options.encoder, 0)) {
+    throw Error("model.latent_dim: " + to_string(options.encoder) + " gives " +
+                std::to_string(encoder_width(options.encoder, 0)) + " features, got " +
+                std::to_string(options.latent_dim) + " (0 means: the encoder's width)");
+  }
   const int64_t task_dim = options.latent_dim - options.domain_specific_dim;
   const bool splits = options.variant != Variant::kJoint && options.variant != Variant::kAdda;
   if (splits && (options.domain_specific_dim < 1 || task_dim < 1)) {
@@ -39,8 +51,12 @@ FanNetImpl::FanNetImpl(const FanNetOptions& opts) : options(opts) {
                 "domain_specific_dim = latent_dim / 2 = " + std::to_string(options.latent_dim / 2) +
                 ", got " + std::to_string(options.domain_specific_dim));
   }
-  encoder = register_module("encoder", LeNetEncoder(options.in_channels, options.image_size,
-                                                    options.latent_dim));
+  if (resnet) {
+    encoder = register_module("encoder", std::make_shared<ResNetEncoderImpl>(options.encoder, options.in_channels));
+  } else {
+    encoder = register_module(
+        "encoder", std::make_shared<LeNetEncoderImpl>(options.in_channels, options.image_size, options.latent_dim));
+  }
   logit_map = register_module(
       "logit_map", torch::nn::Linear(splits ? task_dim : options.latent_dim, options.num_classes));
   int64_t decoder_input = 0;
@@ -52,8 +68,13 @@ FanNetImpl::FanNetImpl(const FanNetOptions& opts) : options(opts) {
     case Variant::kAdda: break;
   }
   if (decoder_input > 0) {
-    decoder = register_module(
-        "decoder", DigitDecoder(decoder_input, options.in_channels, options.image_size));
+    if (resnet) {
+      decoder = register_module(
+          "decoder", std::make_shared<DcganDecoderImpl>(decoder_input, options.in_channels, options.decoder_size));
+    } else {
+      decoder = register_module(
+          "decoder", std::make_shared<DigitDecoderImpl>(decoder_input, options.in_channels, options.image_size));
+    }
   }
   kaiming_init(*this);
 }
@@ -66,32 +87,91 @@ std::pair<torch::Tensor, torch::Tensor> FanNetImpl::split(const torch::Tensor& h
 
 FanOutput FanNetImpl::forward(const torch::Tensor& x) {
   FanOutput out;
-  const auto h = encoder(x);
+  const auto h = encoder->forward(x);
   std::tie(out.domain_specific, out.task_specific) = split(h);
   out.logits = logit_map(out.task_specific);
   switch (options.variant) {
     case Variant::kFull:
     case Variant::kConcatenation:
-      out.reconstruction = decoder(torch::cat({out.domain_specific, out.logits}, 1));
+      out.reconstruction = decoder->forward(torch::cat({out.domain_specific, out.logits}, 1));
       break;
-    case Variant::kSeparation: out.reconstruction = decoder(out.domain_specific); break;
-    case Variant::kJoint: out.reconstruction = decoder(h); break;
+    case Variant::kSeparation: out.reconstruction = decoder->forward(out.domain_specific); break;
+    case Variant::kJoint: out.reconstruction = decoder->forward(h); break;
     case Variant::kAdda: out.domain_specific = torch::Tensor(); break;
   }
   return out;
 }
 
 torch::Tensor FanNetImpl::classify(const torch::Tensor& x) {
-  return logit_map(split(encoder(x)).second);
+  return logit_map(split(encoder->forward(x)).second);
 }
 
 torch::Tensor FanNetImpl::decode(const torch::Tensor& domain_specific, const torch::Tensor& logits) {
   if (!has_decoder()) throw Error("model.variant: adda has no decoder to reconstruct with");
   switch (options.variant) {
-    case Variant::kSeparation: return decoder(domain_specific);
-    case Variant::kJoint: return decoder(domain_specific);
-    default: return decoder(torch::cat({domain_specific, logits}, 1));
+    case Variant::kSeparation: return decoder->forward(domain_specific);
+    case Variant::kJoint: return decoder->forward(domain_specific);
+    default: return decoder->forward(torch::cat({domain_specific, logits}, 1));
   }
+}
+
+torch::Tensor FanNetImpl::reconstruction_target(const torch::Tensor& x) const {
+  if (!decoder || decoder->output_size >= x.size(-1)) return x;
+  return torch::adaptive_avg_pool2d(x, {decoder->output_size, decoder->output_size});
+}
+
+void FanNetImpl::share_encoder_stages(FanNetImpl& source, int64_t count) {
+  auto* mine = dynamic_cast<ResNetEncoderImpl*>(encoder.get());
+  auto* theirs = dynamic_cast<ResNetEncoderImpl*>(source.encoder.get());
+  if (mine == nullptr || theirs == nullptr) return;
+  mine->share_stages(*theirs, count);
+}
+
+int64_t FanNetImpl::shared_encoder_stages() const {
+  const auto* mine = dynamic_cast<const ResNetEncoderImpl*>(encoder.get());
+  return mine == nullptr ? 0 : mine->shared_stages();
+}
+
+std::vector<torch::Tensor> FanNetImpl::own_parameters() {
+  std::set<const void*> shared;
+  if (auto* mine = dynamic_cast<ResNetEncoderImpl*>(encoder.get())) {
+    for (int64_t i = 0; i < mine->shared_stages(); ++i)
+      for (const auto& p : mine->stages[static_cast<size_t>(i)]->parameters()) shared.insert(p.unsafeGetTensorImpl());
+  }
+  std::vector<torch::Tensor> own;
+  for (const auto& p : parameters())
+    if (shared.count(p.unsafeGetTensorImpl()) == 0) own.push_back(p);
+  return own;
+}
+
+EncoderKind parse_encoder(const std::string& name) {
+  if (name == "lenet") return EncoderKind::kLeNet;
+  if (name == "resnet18") return EncoderKind::kResNet18;
+  if (name == "resnet34") return EncoderKind::kResNet34;
+  if (name == "resnet50") return EncoderKind::kResNet50;
+  throw Error("model.encoder: expected one of lenet, resnet18, resnet34, resnet50; got \"" + name + "\"");
+}
+
+std::string to_string(EncoderKind kind) {
+  switch (kind) {
+    case EncoderKind::kLeNet: return "lenet";
+    case EncoderKind::kResNet18: return "resnet18";
+    case EncoderKind::kResNet34: return "resnet34";
+    case EncoderKind::kResNet50: return "resnet50";
+  }
+  return "lenet";
+}
+
+bool is_resnet(EncoderKind kind) { return kind != EncoderKind::kLeNet; }
+
+int64_t encoder_width(EncoderKind kind, int64_t lenet_latent) {
+  switch (kind) {
+    case EncoderKind::kLeNet: return lenet_latent;
+    case EncoderKind::kResNet18:
+    case EncoderKind::kResNet34: return 512;
+    case EncoderKind::kResNet50: return 2048;
+  }
+  return lenet_latent;
 }
 
 void kaiming_init(torch::nn::Module& module) {

@@ -1,7 +1,6 @@
 // FanNet: encoder → split (hd, ht) → logit map → decoder, for every ablation variant.
 #pragma once
-#include "core/models/digit_decoder.h"
-#include "core/models/lenet_encoder.h"
+#include "core/models/encoder.h"
 
 #include <torch/nn.h>
 
@@ -19,8 +18,11 @@ struct FanNetOptions {
   int64_t in_channels = 1;
   int64_t image_size = 28;
   int64_t num_classes = 10;
-  int64_t latent_dim = 100;          // |h|
+  int64_t latent_dim = 100;          // |h|; a ResNet's is its width (512 or 2048)
   int64_t domain_specific_dim = 50;  // |hd|; |ht| = latent_dim − domain_specific_dim
+  // LeNet + digit decoder (digits), or a ResNet + DCGAN decoder (large images).
+  EncoderKind encoder = EncoderKind::kLeNet;
+  int64_t decoder_size = 64;  // the DCGAN decoder's output side (ResNet encoders only)
 };
 
 // What one forward pass gives. Tensors a variant has no use for are undefined:
@@ -40,13 +42,23 @@ struct FanNetImpl : torch::nn::Module {
   torch::Tensor classify(const torch::Tensor& x);
   // The decoder on explicit parts (Fig. 6b swaps hd and logits across images).
   torch::Tensor decode(const torch::Tensor& domain_specific, const torch::Tensor& logits);
-  bool has_decoder() const { return !decoder.is_empty(); }
+  bool has_decoder() const { return decoder != nullptr; }
   bool uses_mutual_information() const { return options.variant == Variant::kFull; }
+  // What Lr compares the reconstruction with: x itself, or x downscaled (area
+  // averaging) to the decoder's output size when that is smaller (DCGAN, 64×64).
+  torch::Tensor reconstruction_target(const torch::Tensor& x) const;
+  // Partial weight sharing (deep encoders): this network uses `source`'s first
+  // `count` ResNet stages — the same parameter tensors — and keeps them in eval
+  // mode when it trains. A no-op for LeNet (shallow networks stay untied).
+  void share_encoder_stages(FanNetImpl& source, int64_t count);
+  int64_t shared_encoder_stages() const;
+  // This network's parameters minus the ones it shares with another network.
+  std::vector<torch::Tensor> own_parameters();
 
   FanNetOptions options;
-  LeNetEncoder encoder{nullptr};
+  std::shared_ptr<EncoderImpl> encoder;
   torch::nn::Linear logit_map{nullptr};
-  DigitDecoder decoder{nullptr};
+  std::shared_ptr<DecoderImpl> decoder;
 
  private:
   std::pair<torch::Tensor, torch::Tensor> split(const torch::Tensor& h) const;

@@ -1,6 +1,8 @@
 // Accuracy metrics and batch-norm re-estimation.
 #include "core/train/evaluation.h"
 
+#include <functional>
+
 namespace fan::train {
 
 nlohmann::json Evaluation::to_json() const {
@@ -50,7 +52,15 @@ Evaluation evaluate(models::FanNet& net, const data::Dataset& data, int64_t batc
   return evaluate_logits(predict_logits(net, data.images, batch_size), data.labels, data.num_classes);
 }
 
-void reestimate_batch_norm(models::FanNet& net, const torch::Tensor& images, int64_t batch_size) {
+namespace {
+torch::Device device_of(models::FanNet& net) {
+  const auto params = net->parameters();
+  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+}
+
+// AdaBN over batches that `feed` hands to its callback.
+void reestimate_batch_norm_over(models::FanNet& net,
+                                const std::function<void(const std::function<void(const torch::Tensor&)>&)>& feed) {
   torch::NoGradGuard no_grad;
   // Cumulative averaging (momentum = none) over one pass gives the plain mean
   // of the per-batch statistics.
@@ -63,16 +73,45 @@ void reestimate_batch_norm(models::FanNet& net, const torch::Tensor& images, int
     if (auto* bn2 = m->as<torch::nn::BatchNorm2dImpl>()) reset(bn2);
   }
   net->train();
-  for (int64_t begin = 0; begin + 1 < images.size(0); begin += batch_size) {
-    const int64_t n = std::min(batch_size, images.size(0) - begin);
-    if (n < 2) break;  // batch norm needs two samples in training mode
-    net->forward(images.narrow(0, begin, n));
-  }
+  feed([&](const torch::Tensor& images) {
+    if (images.size(0) >= 2) net->forward(images);  // batch norm needs two samples in training mode
+  });
   net->eval();
   for (auto& m : net->modules()) {
     if (auto* bn1 = m->as<torch::nn::BatchNorm1dImpl>()) bn1->options.momentum(0.1);
     if (auto* bn2 = m->as<torch::nn::BatchNorm2dImpl>()) bn2->options.momentum(0.1);
   }
+}
+}  // namespace
+
+Evaluation evaluate(models::FanNet& net, const data::ImageSet& set, int64_t batch_size, int64_t workers) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = net->is_training();
+  net->eval();
+  const auto device = device_of(net);
+  std::vector<torch::Tensor> logits, labels;
+  data::for_each_batch(set, batch_size, workers, [&](const data::Batch& b) {
+    logits.push_back(net->classify(b.images.to(device)).to(torch::kCPU, torch::kFloat));
+    labels.push_back(b.labels.to(torch::kCPU));
+  });
+  net->train(was_training);
+  if (logits.empty()) return evaluate_logits(torch::empty({0, net->options.num_classes}), torch::empty({0}, torch::kLong), set.num_classes());
+  return evaluate_logits(torch::cat(logits), torch::cat(labels), set.num_classes());
+}
+
+void reestimate_batch_norm(models::FanNet& net, const torch::Tensor& images, int64_t batch_size) {
+  reestimate_batch_norm_over(net, [&](const auto& forward) {
+    for (int64_t begin = 0; begin + 1 < images.size(0); begin += batch_size)
+      forward(images.narrow(0, begin, std::min(batch_size, images.size(0) - begin)));
+  });
+}
+
+void reestimate_batch_norm(models::FanNet& net, const data::ImageSet& set, int64_t batch_size, int64_t workers,
+                           int64_t limit) {
+  const auto device = device_of(net);
+  reestimate_batch_norm_over(net, [&](const auto& forward) {
+    data::for_each_batch(set, batch_size, workers, [&](const data::Batch& b) { forward(b.images.to(device)); }, limit);
+  });
 }
 
 }  // namespace fan::train

@@ -6,6 +6,7 @@
 #include "core/train/evaluation.h"
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -20,6 +21,8 @@ using nlohmann::json;
 constexpr int64_t kPreviewImages = 8;
 // Source-test evaluations spread over stage 1 (plus one at its end).
 constexpr int64_t kStage1Evaluations = 10;
+// AdaBN on a streamed target: batch-norm statistics of at most this many images.
+constexpr int64_t kAdaBnStreamImages = 5000;
 // Distinct seed streams for the things a run draws at random.
 constexpr uint64_t kTargetSampleSalt = 0x9E3779B97F4A7C15ULL;
 constexpr uint64_t kSourceBatchSalt = 0xBF58476D1CE4E5B9ULL;
@@ -157,31 +160,57 @@ void Experiment::load_data() {
   if (data_loaded_) return;
   const auto root = data::resolve_data_root(config_.data_root);
   const auto seed = static_cast<uint64_t>(config_.seed);
-  source_ = data::load_domain(config_.source, config_.preprocess, root, seed);
-  target_ = data::load_domain(config_.target, config_.preprocess, root, seed ^ kTargetSampleSalt);
-  if (source_.train.num_classes != target_.train.num_classes)
+  std::vector<std::string> source_classes, target_classes;
+  if (config_.stream) {
+    auto source = data::stream_folder_domain(config_.source, config_.preprocess, root, seed);
+    auto target = data::stream_folder_domain(config_.target, config_.preprocess, root, seed ^ kTargetSampleSalt);
+    source_train_ = source.train;
+    source_test_ = source.test;
+    target_train_ = target.train;
+    target_test_ = target.test;
+    source_classes = std::move(source.class_names);
+    target_classes = std::move(target.class_names);
+  } else {
+    auto source = data::load_domain(config_.source, config_.preprocess, root, seed);
+    auto target = data::load_domain(config_.target, config_.preprocess, root, seed ^ kTargetSampleSalt);
+    for (auto* d : {&source.train, &source.test, &target.train, &target.test}) {
+      d->images = d->images.to(device_);
+      d->labels = d->labels.to(device_);
+    }
+    source_train_ = std::make_shared<data::MemorySet>(std::move(source.train));
+    source_test_ = std::make_shared<data::MemorySet>(std::move(source.test));
+    target_train_ = std::make_shared<data::MemorySet>(std::move(target.train));
+    target_test_ = std::make_shared<data::MemorySet>(std::move(target.test));
+    source_classes = std::move(source.class_names);
+    target_classes = std::move(target.class_names);
+  }
+  if (source_train_->num_classes() != target_train_->num_classes())
     throw Error("target.dataset: the domains have different class counts (" +
-                std::to_string(source_.train.num_classes) + " vs " + std::to_string(target_.train.num_classes) + ")");
-  for (auto* d : {&source_.train, &source_.test, &target_.train, &target_.test}) {
-    if (d->size() < 2) throw Error(d->name + ": needs at least two images, has " + std::to_string(d->size()));
-    d->images = d->images.to(device_);
-    d->labels = d->labels.to(device_);
+                std::to_string(source_train_->num_classes()) + " vs " +
+                std::to_string(target_train_->num_classes()) + ")");
+  // Folder domains name their classes: the same count is not enough, the labels must mean the same.
+  if (!source_classes.empty() && !target_classes.empty() && source_classes != target_classes) {
+    std::string missing;
+    for (const auto& c : source_classes)
+      if (std::find(target_classes.begin(), target_classes.end(), c) == target_classes.end())
+        missing += (missing.empty() ? "" : ", ") + c;
+    throw Error("target.folder: the target's classes differ from the source's" +
+                (missing.empty() ? std::string(" (same count, other names)") : " (missing: " + missing + ")"));
+  }
+  for (const auto* set : {source_train_.get(), source_test_.get(), target_train_.get(), target_test_.get()}) {
+    if (set->size() < 2) throw Error(set->name() + ": needs at least two images, has " + std::to_string(set->size()));
   }
   data_loaded_ = true;
 }
 
 void Experiment::build_networks() {
   torch::manual_seed(config_.seed);
-  models::FanNetOptions options;
-  options.variant = config_.variant;
-  options.in_channels = config_.preprocess.channels;
-  options.image_size = config_.preprocess.size;
-  options.num_classes = source_.train.num_classes;
-  options.latent_dim = config_.latent_dim;
-  options.domain_specific_dim = config_.domain_specific_dim;
+  const auto options = config_.net_options(source_train_->num_classes());
   source_net_ = models::FanNet(options);
   target_net_ = models::FanNet(options);
-  discriminator_ = models::Discriminator(options.num_classes, config_.discriminator_hidden,
+  // Deep encoders: the target network uses the source's first stages (frozen in stage 2).
+  target_net_->share_encoder_stages(*source_net_, config_.shared_stages);
+  discriminator_ = models::Discriminator(options.num_classes, config_.discriminator_layers(),
                                          config_.discriminator_batch_norm);
   source_net_->to(device_);
   target_net_->to(device_);
@@ -194,6 +223,7 @@ void Experiment::build_networks() {
   s.lr = config_.stage1_lr;
   s.beta1 = config_.stage1_beta1;
   s.beta2 = config_.stage1_beta2;
+  s.mixed_precision = mixed_precision();
   source_trainer_ = std::make_unique<SourceTrainer>(source_net_, s);
 }
 
@@ -224,13 +254,17 @@ bool Experiment::wait_while_paused(StopToken& stop) {
   return stop.stop_requested();
 }
 
-void Experiment::preview(EventSink& sink, int stage, int64_t step, models::FanNet& net,
-                         const data::Dataset& data, const std::string& domain) {
+void Experiment::preview(EventSink& sink, int stage, int64_t step, models::FanNet& net, const data::ImageSet& set,
+                         const std::string& domain) {
   if (!net->has_decoder()) return;
   torch::NoGradGuard no_grad;
+  auto& images = preview_images_[domain];
+  if (!images.defined()) {
+    const auto first = torch::arange(std::min(kPreviewImages, set.size()), torch::kInt64);
+    images = set.images(first, /*augment=*/false, 0).to(device_);
+  }
   const bool was_training = net->is_training();
   net->eval();
-  const auto images = data.images.narrow(0, 0, std::min(kPreviewImages, data.size()));
   const auto reconstruction = net->forward(images).reconstruction;
   net->train(was_training);
   PreviewEvent event;
@@ -238,15 +272,15 @@ void Experiment::preview(EventSink& sink, int stage, int64_t step, models::FanNe
   event.step = step;
   event.domain = domain;
   for (int64_t i = 0; i < images.size(0); ++i) {
-    event.originals.push_back(to_image_buffer(images[i]));
+    event.originals.push_back(to_image_buffer(net->reconstruction_target(images.narrow(0, i, 1))[0]));
     event.reconstructions.push_back(to_image_buffer(reconstruction[i]));
   }
   sink.on_preview(event);
 }
 
 void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
-  data::Batcher batcher(source_.train.size(), config_.stage1_batch_size,
-                        static_cast<uint64_t>(config_.seed) ^ kSourceBatchSalt);
+  data::BatchStream batcher(source_train_, config_.stage1_batch_size,
+                            static_cast<uint64_t>(config_.seed) ^ kSourceBatchSalt, /*augment=*/true, config_.workers);
   const int64_t per_epoch = batcher.batches_per_epoch();
   const int64_t total = config_.stage1_epochs * per_epoch;
   int64_t step = state_.value("step", int64_t{0});
@@ -259,9 +293,9 @@ void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
   StageClock clock(state_.value("stage1_seconds", 0.0));
   while (step < total) {
     if (stop.stop_requested() || wait_while_paused(stop)) break;
-    const auto indices = batcher.next().to(device_);
-    const auto images = source_.train.images.index_select(0, indices);
-    const auto labels = source_.train.labels.index_select(0, indices);
+    const auto batch = batcher.next();
+    const auto images = batch.images.to(device_);
+    const auto labels = batch.labels.to(device_);
     const auto losses = source_trainer_->step(images, labels);
     ++step;
     clock.count(images.size(0));
@@ -269,10 +303,10 @@ void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
     if (step % config_.log_every == 0 || step == total)
       sink.on_step(step_event(1, step, total, (step - 1) / per_epoch + 1, losses, {{"source", config_.stage1_lr}}, clock));
     if (config_.preview_every > 0 && (step % config_.preview_every == 0 || step == total))
-      preview(sink, 1, step, source_net_, source_.test, "source");
+      preview(sink, 1, step, source_net_, *source_test_, "source");
     const bool epoch_end = step % per_epoch == 0;
     if (epoch_end && ((step / per_epoch) % eval_every_epochs == 0 || step == total)) {
-      const auto e = evaluate(source_net_, source_.test, config_.eval_batch_size);
+      const auto e = evaluate(source_net_, *source_test_, config_.eval_batch_size, config_.workers);
       sink.on_evaluation(to_event(e, 1, step, "source_test", "source"));
     }
     if (step % config_.checkpoint_every == 0 && step < total) {
@@ -288,15 +322,17 @@ void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
 }
 
 void Experiment::evaluate_source_only(EventSink& sink) {
-  const auto plain = evaluate(source_net_, target_.test, config_.eval_batch_size);
-  const auto source_test = evaluate(source_net_, source_.test, config_.eval_batch_size);
+  const auto plain = evaluate(source_net_, *target_test_, config_.eval_batch_size, config_.workers);
+  const auto source_test = evaluate(source_net_, *source_test_, config_.eval_batch_size, config_.workers);
   sink.on_evaluation(to_event(plain, 1, state_["step"], "target_test", "source"));
   // AdaBN: the same weights with batch-norm statistics of the target domain.
   models::FanNet adabn(source_net_->options);
   adabn->to(device_);
   models::copy_state(*source_net_, *adabn);
-  reestimate_batch_norm(adabn, target_.train.images, config_.stage1_batch_size);
-  const auto adapted_bn = evaluate(adabn, target_.test, config_.eval_batch_size);
+  // Streamed sets: the statistics of (at most) the first kAdaBnStreamImages target images.
+  reestimate_batch_norm(adabn, *target_train_, config_.stage1_batch_size, config_.workers,
+                        target_train_->streams() ? kAdaBnStreamImages : -1);
+  const auto adapted_bn = evaluate(adabn, *target_test_, config_.eval_batch_size, config_.workers);
   state_["source_only"] = plain.to_json();
   state_["source_only_adabn"] = {{"top1", adapted_bn.top1}, {"top5", adapted_bn.top5}};
   state_["source_test"] = {{"top1", source_test.top1}, {"top5", source_test.top5}};
@@ -306,10 +342,10 @@ void Experiment::evaluate_source_only(EventSink& sink) {
 
 void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
   const int64_t total = config_.stage2_iterations;
-  data::Batcher source_batcher(source_.train.size(), config_.stage2_batch_size,
-                               static_cast<uint64_t>(config_.seed) ^ kStage2SourceBatchSalt);
-  data::Batcher target_batcher(target_.train.size(), config_.stage2_batch_size,
-                               static_cast<uint64_t>(config_.seed) ^ kTargetBatchSalt);
+  data::BatchStream source_batcher(source_train_, config_.stage2_batch_size,
+                                   static_cast<uint64_t>(config_.seed) ^ kStage2SourceBatchSalt, true, config_.workers);
+  data::BatchStream target_batcher(target_train_, config_.stage2_batch_size,
+                                   static_cast<uint64_t>(config_.seed) ^ kTargetBatchSalt, true, config_.workers);
   int64_t step = state_.value("step", int64_t{0});
   if (step > 0) {
     source_batcher.restore(state_["source_batcher"]["epoch"], state_["source_batcher"]["cursor"]);
@@ -317,7 +353,10 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
   } else {
     sink.on_stage({2, "adaptation", total});
   }
-  adapter_->precompute_source_logits(source_.train.images);
+  // In-memory source images never change, so their frozen logits are computed
+  // once; streamed ones are augmented per batch and go through the source network.
+  const auto* memory_source = dynamic_cast<const data::MemorySet*>(source_train_.get());
+  if (memory_source != nullptr) adapter_->precompute_source_logits(memory_source->dataset().images);
   StageClock clock(state_.value("stage2_seconds", 0.0));
   auto save_position = [&] {
     state_["step"] = step;
@@ -327,9 +366,12 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
   };
   while (step < total) {
     if (stop.stop_requested() || wait_while_paused(stop)) break;
-    const auto source_indices = source_batcher.next().to(device_);
-    const auto target_images = target_.train.images.index_select(0, target_batcher.next().to(device_));
-    const auto losses = adapter_->step(source_indices, target_images);
+    const auto source_batch = source_batcher.next();
+    const auto target_images = target_batcher.next().images.to(device_);
+    const auto losses =
+        memory_source != nullptr
+            ? adapter_->step(source_batch.indices.to(device_), target_images)
+            : adapter_->step_with_logits(adapter_->source_logits_of(source_batch.images.to(device_)), target_images);
     ++step;
     clock.count(target_images.size(0));
     check_finite(losses, 2, step, run_dir_.checkpoint_path(), "try lower stage2 learning rates", sink);
@@ -338,9 +380,9 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
                               {{"target", config_.stage2_lr}, {"discriminator", config_.stage2_discriminator_lr}},
                               clock));
     if (config_.preview_every > 0 && (step % config_.preview_every == 0 || step == total))
-      preview(sink, 2, step, target_net_, target_.test, "target");
+      preview(sink, 2, step, target_net_, *target_test_, "target");
     if ((config_.eval_every > 0 && step % config_.eval_every == 0) || step == total) {
-      const auto e = evaluate(target_net_, target_.test, config_.eval_batch_size);
+      const auto e = evaluate(target_net_, *target_test_, config_.eval_batch_size, config_.workers);
       sink.on_evaluation(to_event(e, 2, step, "target_test", "target"));
       if (step == total) state_["adapted"] = e.to_json();
     }
@@ -357,6 +399,7 @@ json Experiment::results(const std::string& status) const {
   r["status"] = status;
   r["name"] = config_.name;
   r["variant"] = models::to_string(config_.variant);
+  r["encoder"] = models::to_string(config_.encoder);
   r["seed"] = config_.seed;
   r["source"] = config_.resolved["source"];
   r["target"] = config_.resolved["target"];
@@ -391,10 +434,14 @@ json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
   device_ = resolve_device(config_.device);
   sink.on_message("device " + device_.str() + ", " + std::to_string(threads) + " threads");
   load_data();
-  sink.on_message("source " + config_.source.dataset + ": " + std::to_string(source_.train.size()) +
+  if (config_.mixed_precision && !mixed_precision())
+    sink.on_message("run.mixed_precision applies on CUDA only: this run computes in float32 on " + device_.str());
+  sink.on_message("source " + config_.source.dataset + ": " + std::to_string(source_train_->size()) +
                   " training images; target " + config_.target.dataset + ": " +
-                  std::to_string(target_.train.size()) + " training, " +
-                  std::to_string(target_.test.size()) + " test images");
+                  std::to_string(target_train_->size()) + " training, " +
+                  std::to_string(target_test_->size()) + " test images" +
+                  (config_.stream ? " (streamed, " + std::to_string(data::loader_threads(config_.workers)) +
+                                        " loader threads)" : ""));
   build_networks();
 
   const bool resuming = std::filesystem::exists(run_dir_.checkpoint_path());
@@ -453,6 +500,7 @@ void Experiment::make_adapter() {
   a.beta1 = config_.stage2_beta1;
   a.beta2 = config_.stage2_beta2;
   a.logit_batch_size = config_.eval_batch_size;
+  a.mixed_precision = mixed_precision();
   adapter_ = std::make_unique<TargetAdapter>(source_net_, target_net_, discriminator_, a);
 }
 

@@ -1,6 +1,7 @@
 // An experiment end to end: data, stage 1, source-only evaluation, stage 2, results.
 #pragma once
 #include "core/data/dataset.h"
+#include "core/data/image_set.h"
 #include "core/io/checkpoint.h"
 #include "core/io/config.h"
 #include "core/io/run_dir.h"
@@ -46,15 +47,13 @@ class Experiment {
   const io::ExperimentConfig& config() const { return config_; }
   const io::RunDirectory& run_directory() const { return run_dir_; }
 
-  // Available after run() loaded the data (or load_data()).
-  void load_data();
-  const data::DatasetSplits& source_data() const { return source_; }
-  const data::DatasetSplits& target_data() const { return target_; }
   models::FanNet& source_net() { return source_net_; }
   models::FanNet& target_net() { return target_net_; }
 
  private:
   Experiment(io::ExperimentConfig config, io::RunDirectory run_dir, nlohmann::json state);
+  // The four image sets: tensors in memory, or streamed image folders.
+  void load_data();
   void build_networks();
   void run_stage1(EventSink& sink, StopToken& stop);
   void evaluate_source_only(EventSink& sink);
@@ -67,15 +66,17 @@ class Experiment {
   void restore_checkpoint();
   void make_adapter();
   bool wait_while_paused(StopToken& stop);
-  void preview(EventSink& sink, int stage, int64_t step, models::FanNet& net,
-               const data::Dataset& data, const std::string& domain);
+  bool mixed_precision() const { return config_.mixed_precision && device_.is_cuda(); }
+  void preview(EventSink& sink, int stage, int64_t step, models::FanNet& net, const data::ImageSet& set,
+               const std::string& domain);
   nlohmann::json results(const std::string& status) const;
 
   io::ExperimentConfig config_;
   io::RunDirectory run_dir_;
   nlohmann::json state_;  // stage, step, batchers, metrics lines, timings, evaluations
   torch::Device device_{torch::kCPU};
-  data::DatasetSplits source_, target_;
+  std::shared_ptr<data::ImageSet> source_train_, source_test_, target_train_, target_test_;
+  std::map<std::string, torch::Tensor> preview_images_;  // per domain, loaded once
   models::FanNet source_net_{nullptr}, target_net_{nullptr};
   models::Discriminator discriminator_{nullptr};
   std::unique_ptr<SourceTrainer> source_trainer_;

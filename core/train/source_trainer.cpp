@@ -1,6 +1,7 @@
 // Stage 1: the source network's training step.
 #include "core/train/source_trainer.h"
 
+#include "core/train/autocast.h"
 #include "core/train/losses.h"
 
 namespace fan::train {
@@ -13,19 +14,24 @@ SourceTrainer::SourceTrainer(models::FanNet net, const SourceTrainerOptions& opt
 
 std::map<std::string, double> SourceTrainer::step(const torch::Tensor& images, const torch::Tensor& labels) {
   net_->train();
-  const auto out = net_->forward(images);
   std::vector<std::string> names = {"Lc"};
-  std::vector<torch::Tensor> terms = {classification_loss(out.logits, labels)};
-  auto total = options_.alpha * terms[0];
-  if (net_->uses_mutual_information()) {
-    terms.push_back(mutual_information_loss(out.domain_specific, out.task_specific, options_.lm_per_unit));
-    names.push_back("Lm");
-    total = total + options_.beta * terms.back();
-  }
-  if (out.reconstruction.defined()) {
-    terms.push_back(reconstruction_loss(images, out.reconstruction));
-    names.push_back("Lr");
-    total = total + terms.back();
+  std::vector<torch::Tensor> terms;
+  torch::Tensor total;
+  {
+    AutocastScope autocast(options_.mixed_precision);
+    const auto out = net_->forward(images);
+    terms.push_back(classification_loss(out.logits, labels));
+    total = options_.alpha * terms[0];
+    if (net_->uses_mutual_information()) {
+      terms.push_back(mutual_information_loss(out.domain_specific, out.task_specific, options_.lm_per_unit));
+      names.push_back("Lm");
+      total = total + options_.beta * terms.back();
+    }
+    if (out.reconstruction.defined()) {
+      terms.push_back(reconstruction_loss(net_->reconstruction_target(images), out.reconstruction));
+      names.push_back("Lr");
+      total = total + terms.back();
+    }
   }
   optimizer_.zero_grad();
   total.backward();

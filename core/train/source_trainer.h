@@ -16,6 +16,7 @@ struct SourceTrainerOptions {
   double lr = 2e-4;
   double beta1 = 0.5;
   double beta2 = 0.999;
+  bool mixed_precision = false;  // bfloat16 autocast on CUDA
 };
 
 class SourceTrainer {

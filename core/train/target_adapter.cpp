@@ -1,8 +1,11 @@
 // Stage 2: the adversarial adaptation step.
 #include "core/train/target_adapter.h"
 
+#include "core/train/autocast.h"
 #include "core/train/losses.h"
 #include "core/util/error.h"
+
+#include <optional>
 
 namespace fan::train {
 namespace {
@@ -17,7 +20,7 @@ TargetAdapter::TargetAdapter(models::FanNet source, models::FanNet target,
       target_(std::move(target)),
       discriminator_(std::move(discriminator)),
       options_(options),
-      target_optimizer_(target_->parameters(),
+      target_optimizer_(target_->own_parameters(),
                         torch::optim::AdamOptions(options.lr).betas({options.beta1, options.beta2})),
       discriminator_optimizer_(discriminator_->parameters(),
                                torch::optim::AdamOptions(options.discriminator_lr)
@@ -38,33 +41,49 @@ void TargetAdapter::precompute_source_logits(const torch::Tensor& source_images)
   source_logits_ = torch::cat(chunks);
 }
 
+torch::Tensor TargetAdapter::source_logits_of(const torch::Tensor& source_images) {
+  torch::NoGradGuard no_grad;
+  source_->eval();
+  AutocastScope autocast(options_.mixed_precision);
+  return source_->classify(source_images).to(torch::kFloat);
+}
+
 std::map<std::string, double> TargetAdapter::step(const torch::Tensor& source_indices,
                                                   const torch::Tensor& target_images) {
   if (!source_logits_.defined()) throw Error("TargetAdapter: precompute_source_logits was not called");
-  const auto source_logits = source_logits_.index_select(0, source_indices);
+  return step_with_logits(source_logits_.index_select(0, source_indices), target_images);
+}
+
+std::map<std::string, double> TargetAdapter::step_with_logits(const torch::Tensor& source_logits,
+                                                              const torch::Tensor& target_images) {
   const int64_t n_source = source_logits.size(0);
   const int64_t n_target = target_images.size(0);
   target_->train();
   discriminator_->train();
+  // Forward passes and losses under autocast (when asked), backward passes outside it.
+  std::optional<AutocastScope> autocast(std::in_place, options_.mixed_precision);
   const auto out = target_->forward(target_images);
+  const auto joint_source = source_logits.to(out.logits.dtype());
 
   // Discriminator: one joint batch, so its batch norm (if any) sees both domains.
   set_requires_grad(*discriminator_, true);
-  const auto scores = discriminator_->forward(torch::cat({source_logits, out.logits.detach()}));
+  const auto scores = discriminator_->forward(torch::cat({joint_source, out.logits.detach()}));
   const auto loss_d = discriminator_loss(scores.narrow(0, 0, n_source), scores.narrow(0, n_source, n_target));
+  autocast.reset();
   discriminator_optimizer_.zero_grad();
   (options_.mu * loss_d).backward();
   discriminator_optimizer_.step();
 
   // Target network through the updated D; D's weights get no gradient here.
   set_requires_grad(*discriminator_, false);
-  const auto scores_m = discriminator_->forward(torch::cat({source_logits, out.logits}));
+  autocast.emplace(options_.mixed_precision);
+  const auto scores_m = discriminator_->forward(torch::cat({joint_source, out.logits}));
   const auto loss_m = adversarial_loss(scores_m.narrow(0, n_source, n_target));
   std::vector<std::string> names = {"L_advD", "L_advM"};
   std::vector<torch::Tensor> terms = {loss_d.detach(), loss_m};
   auto total = options_.nu * loss_m;
   if (out.reconstruction.defined()) {
-    terms.push_back(reconstruction_loss(target_images, out.reconstruction));
+    terms.push_back(reconstruction_loss(target_->reconstruction_target(target_images), out.reconstruction));
     names.push_back("Lr");
     total = total + terms.back();
   }
@@ -73,6 +92,7 @@ std::map<std::string, double> TargetAdapter::step(const torch::Tensor& source_in
     names.push_back("Lm");
     total = total + options_.beta * terms.back();
   }
+  autocast.reset();
   target_optimizer_.zero_grad();
   total.backward();
   target_optimizer_.step();

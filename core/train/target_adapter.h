@@ -21,11 +21,14 @@ struct TargetAdapterOptions {
   double beta1 = 0.5;
   double beta2 = 0.999;
   int64_t logit_batch_size = 1000;  // batch for precomputing the source logits
+  bool mixed_precision = false;     // bfloat16 autocast on CUDA
 };
 
 class TargetAdapter {
  public:
   // `target` must already hold the trained source weights (see copy_state).
+  // Encoder stages the target shares with the source stay frozen: they are
+  // source parameters, so they get no gradient and are not in the target's optimizer.
   TargetAdapter(models::FanNet source, models::FanNet target, models::Discriminator discriminator,
                 const TargetAdapterOptions& options);
 
@@ -38,6 +41,12 @@ class TargetAdapter {
   // then the target network with ν·L_advM + Lr through the updated D.
   // Returns "L_advD", "L_advM", "Lr", "Lm" (when enabled), "total", "D_acc".
   std::map<std::string, double> step(const torch::Tensor& source_indices, const torch::Tensor& target_images);
+  // The same step with the source logits given (augmented or streamed source
+  // images, whose logits cannot be computed once: see source_logits_of).
+  std::map<std::string, double> step_with_logits(const torch::Tensor& source_logits,
+                                                 const torch::Tensor& target_images);
+  // The frozen source network's logits on a batch (eval mode, no gradient).
+  torch::Tensor source_logits_of(const torch::Tensor& source_images);
 
   models::FanNet& source() { return source_; }
   models::FanNet& target() { return target_; }
