@@ -6,6 +6,7 @@
 #include "core/util/error.h"
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <thread>
 
@@ -145,7 +146,9 @@ Batch BatchStream::next() {
   fill();
   Pending p = std::move(pending_.front());
   pending_.pop_front();
+  const auto asked = std::chrono::steady_clock::now();
   Batch b = p.batch.get();  // rethrows a worker's error
+  if (depth_ > 0) waited_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
   epoch_ = p.epoch;
   cursor_ = p.cursor;
   if (depth_ > 0) fill();  // keep the workers busy while the network trains

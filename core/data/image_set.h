@@ -106,6 +106,9 @@ class BatchStream {
   int64_t cursor() const { return cursor_; }
   void restore(int64_t epoch, int64_t cursor);
   int64_t batches_per_epoch() const { return batcher_.batches_per_epoch(); }
+  // Seconds next() spent waiting for a batch that was not decoded yet: the
+  // time the network waited on the loader (0 for in-memory sets).
+  double waited_seconds() const { return waited_; }
 
  private:
   struct Pending {
@@ -120,6 +123,7 @@ class BatchStream {
   int64_t depth_;
   std::deque<Pending> pending_;
   int64_t epoch_ = 0, cursor_ = 0;
+  double waited_ = 0;
 };
 
 // Calls `fn` on the set's test view in order, batch by batch (the last one

@@ -46,6 +46,7 @@ class StageClock {
   explicit StageClock(double seconds_before) : before_(seconds_before) {}
   void count(int64_t images) { images_ += images; }
   double elapsed() const { return before_ + seconds_since(started_); }
+  double this_process() const { return seconds_since(started_); }
   double take_rate() {
     const double rate = images_ / std::max(1e-9, seconds_since(last_));
     last_ = Clock::now();
@@ -319,6 +320,16 @@ void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
   state_["step"] = step;
   state_["batcher"] = {{"epoch", batcher.epoch()}, {"cursor", batcher.cursor()}};
   state_["stage1_seconds"] = clock.elapsed();
+  note_loader_wait(sink, 1, batcher.waited_seconds(), clock.this_process());
+}
+
+void Experiment::note_loader_wait(EventSink& sink, int stage, double waited, double seconds) {
+  if (!config_.stream) return;
+  // Measured by this process (the last part of a resumed stage).
+  state_["loader_wait"]["stage" + std::to_string(stage)] = {{"waited_seconds", waited}, {"stage_seconds", seconds}};
+  sink.on_message("stage " + std::to_string(stage) + ": the network waited " + std::to_string(waited) +
+                  " s on the image loader, " + std::to_string(seconds > 0 ? 100 * waited / seconds : 0.0) +
+                  " % of " + std::to_string(seconds) + " s");
 }
 
 void Experiment::evaluate_source_only(EventSink& sink) {
@@ -392,6 +403,7 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
     }
   }
   save_position();
+  note_loader_wait(sink, 2, target_batcher.waited_seconds() + source_batcher.waited_seconds(), clock.this_process());
 }
 
 json Experiment::results(const std::string& status) const {
@@ -408,6 +420,7 @@ json Experiment::results(const std::string& status) const {
   r["source_only_adabn"] = state_.value("source_only_adabn", json());
   r["source_test"] = state_.value("source_test", json());
   r["adapted"] = state_.value("adapted", json());
+  if (state_.contains("loader_wait")) r["loader_wait"] = state_["loader_wait"];
   const double s1 = state_.value("stage1_seconds", 0.0), s2 = state_.value("stage2_seconds", 0.0);
   r["wall_seconds"] = {{"stage1", s1}, {"stage2", s2}, {"total", s1 + s2}};
   r["stage1_steps"] = state_.value("stage1_steps", int64_t{0});

@@ -58,6 +58,8 @@ class Experiment {
   void run_stage1(EventSink& sink, StopToken& stop);
   void evaluate_source_only(EventSink& sink);
   void run_stage2(EventSink& sink, StopToken& stop);
+  // Streamed domains: how long the network waited on the loader (message, results).
+  void note_loader_wait(EventSink& sink, int stage, double waited, double seconds);
   void checkpoint();
   // Ends run() on a stop request: checkpoint, message, "stopped" results.
   nlohmann::json stopped(int stage, EventSink& sink);

@@ -61,6 +61,24 @@ bool same_tensor(const torch::Tensor& a, const torch::Tensor& b) {
   return a.unsafeGetTensorImpl() == b.unsafeGetTensorImpl();
 }
 
+// An image folder as a streamed RGB domain: resize² then crops of size².
+data::StreamedDomain stream_domain(const fs::path& folder, int64_t size, int64_t resize, bool flip = false,
+                                   double fraction = 1.0) {
+  data::Preprocess p;
+  p.channels = 3;
+  p.size = size;
+  p.resize = resize;
+  p.flip = flip;
+  data::DomainSpec spec;
+  spec.dataset = "folder";
+  spec.folder = folder.string();
+  if (fraction < 1.0) {
+    spec.protocol = data::Protocol::kFraction;
+    spec.fraction = fraction;
+  }
+  return data::stream_folder_domain(spec, p, {}, 0);
+}
+
 nlohmann::json tiny_project(const fs::path& source, const fs::path& target) {
   return {
       {"name", "tiny_folders"},
@@ -203,15 +221,7 @@ class TestLargeImages : public QObject {
   void streamIsDeterministicAndResumable() {
     test::ScratchDir dir;
     write_folder(dir / "src", false, 3, 5, 2, 24);
-    data::Preprocess p;
-    p.channels = 3;
-    p.size = 16;
-    p.resize = 24;
-    p.flip = true;
-    data::DomainSpec spec;
-    spec.dataset = "folder";
-    spec.folder = (dir / "src").string();
-    const auto domain = data::stream_folder_domain(spec, p, {}, 0);
+    const auto domain = stream_domain(dir / "src", 16, 24, /*flip=*/true);
     QCOMPARE(domain.train->size(), int64_t(15));
     QCOMPARE(domain.test->size(), int64_t(6));
     data::BatchStream a(domain.train, 4, 7, true, 2), b(domain.train, 4, 7, true, 0);
@@ -234,22 +244,13 @@ class TestLargeImages : public QObject {
     QVERIFY(!torch::equal(centre, seen[0].images));
     QVERIFY(torch::equal(centre, domain.train->images(first, false, 99)));
     // Fraction protocol on files: round(0.4 · 5) = 2 per class.
-    spec.protocol = data::Protocol::kFraction;
-    spec.fraction = 0.4;
-    QCOMPARE(data::stream_folder_domain(spec, p, {}, 0).train->size(), int64_t(6));
+    QCOMPARE(stream_domain(dir / "src", 16, 24, true, 0.4).train->size(), int64_t(6));
   }
 
   void sourceStepLowersTheLossOnAStreamedFolder() {
     test::ScratchDir dir;
     write_folder(dir / "src", false, 3, 4, 1, 40);
-    data::Preprocess p;
-    p.channels = 3;
-    p.size = 32;
-    p.resize = 40;
-    data::DomainSpec spec;
-    spec.dataset = "folder";
-    spec.folder = (dir / "src").string();
-    const auto domain = data::stream_folder_domain(spec, p, {}, 0);
+    const auto domain = stream_domain(dir / "src", 32, 40);
     data::BatchStream stream(domain.train, 12, 0, true, 2);
     const auto batch = stream.next();
     auto o = resnet_options(models::EncoderKind::kResNet18, 32, 3);
@@ -300,13 +301,7 @@ class TestLargeImages : public QObject {
     QVERIFY2(message.contains("missing: c2"), qPrintable(message));
     // An unreadable file surfaces from the loader thread, naming the file.
     test::write_file(dir / "src" / "train" / "c0" / "broken.png", "not a png");
-    data::Preprocess p;
-    p.channels = 3;
-    p.size = 16;
-    data::DomainSpec spec;
-    spec.dataset = "folder";
-    spec.folder = (dir / "src").string();
-    const auto domain = data::stream_folder_domain(spec, p, {}, 0);
+    const auto domain = stream_domain(dir / "src", 16, 0);
     message = test::error_of([&] {
       data::BatchStream stream(domain.train, 10, 0, true, 2);
       stream.next();
