@@ -342,8 +342,13 @@ void MainWindow::onStep(const StepPoint& p) {
   status_rate_->setText(QString("%1 images/s").arg(p.images_per_second, 0, 'f', 0));
 }
 
+namespace {
+// The accuracy curve an evaluation of `split` belongs to ("target_test" → "target test accuracy").
+QString accuracy_series(const QString& split) { return QString(split).replace('_', ' ') + " accuracy"; }
+}  // namespace
+
 void MainWindow::onEvaluation(const EvaluationPoint& p) {
-  const QString series = p.split == "target_test" ? "target test accuracy" : "source test accuracy";
+  const QString series = accuracy_series(p.split);
   stagePlot(p.stage)->addAccuracy(series, p.step, p.top1);
   appendLog(QString("stage %1 step %2: %3 network on %4: top-1 %5, top-5 %6")
                 .arg(p.stage).arg(p.step).arg(p.network, p.split).arg(p.top1, 0, 'f', 4).arg(p.top5, 0, 'f', 4));
@@ -371,7 +376,7 @@ void MainWindow::loadMetrics(const QString& dir, const QString& suffix) {
         plot->addPoint(QString::fromStdString(it.key()) + suffix, step, it.value().get<double>());
       }
     } else if (r.value("type", "") == "evaluation") {
-      const QString series = r.value("split", "") == "target_test" ? "target test accuracy" : "source test accuracy";
+      const QString series = accuracy_series(QString::fromStdString(r.value("split", "")));
       plot->addAccuracy(series + suffix, step, r.value("top1", 0.0));
     }
   }

@@ -25,6 +25,7 @@ struct Dataset {
 struct DatasetSplits {
   Dataset train;
   Dataset test;
+  Dataset validation;  // held out of the training split (empty unless asked for)
   std::vector<std::string> class_names;  // empty: the digits "0".."9"
   std::string info;                      // how the splits were made, when not obvious
 };

@@ -16,6 +16,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The validation hold-out's seed stream, apart from the protocol's.
+constexpr uint64_t kValidationSalt = 0x76616C6964ULL;
+
 [[noreturn]] void missing(const fs::path& file, const std::string& dataset) {
   throw Error(dataset + " data file not found: " + file.string() + " (run `fan data fetch " + dataset +
               "`, or copy the files into " + file.parent_path().string() + ")");
@@ -118,6 +121,14 @@ DatasetSplits load_domain(const DomainSpec& spec, const Preprocess& preprocess_o
   // Digits that fill their frame (USPS) are the ones MNIST framing applies to.
   const bool tight = spec.dataset == "usps";
   DatasetSplits out;
+  if (spec.validation > 0) {
+    if (spec.validation >= raw.train.size())
+      throw Error("validation: " + std::to_string(spec.validation) + " images asked, but " + spec.dataset +
+                  "'s training set holds only " + std::to_string(raw.train.size()));
+    const auto order = torch::tensor(permutation(raw.train.size(), mix_seed(seed ^ kValidationSalt)), torch::kInt64);
+    out.validation = preprocess(raw.train.subset(std::get<0>(order.narrow(0, 0, spec.validation).sort())), preprocess_options, tight);
+    raw.train = raw.train.subset(std::get<0>(order.narrow(0, spec.validation, raw.train.size() - spec.validation).sort()));
+  }
   out.train = preprocess(apply_protocol(raw.train, spec, seed), preprocess_options, tight);
   out.test = preprocess(raw.test, preprocess_options, tight);
   out.class_names = std::move(raw.class_names);

@@ -23,6 +23,9 @@ struct DomainSpec {
   Protocol protocol = Protocol::kFull;
   int64_t samples = 0;       // for kSampled
   double fraction = 1.0;     // for kFraction, in (0, 1]
+  // Labelled training images held out before the protocol draws (seeded),
+  // never trained or adapted on: a validation set for choosing settings.
+  int64_t validation = 0;
 };
 
 // The common format both domains are brought to.
@@ -39,8 +42,9 @@ struct Preprocess {
   bool flip = false;  // random horizontal flips of streamed training images
 };
 
-// Loads the domain from the data root, applies the protocol to the training
-// split (the test split is always complete) and the preprocessing to both.
+// Loads the domain from the data root, holds out `spec.validation` training
+// images (DatasetSplits::validation), applies the protocol to the rest of the
+// training split (the test split is always complete) and the preprocessing to all.
 DatasetSplits load_domain(const DomainSpec& spec, const Preprocess& preprocess,
                           const std::filesystem::path& data_root, uint64_t seed);
 

@@ -64,6 +64,10 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(unlocked(field("name", FieldType::kString, "experiment", "run", "", "Experiment name")));
   add_domain(s, "source", "mnist", "sampled", 2000);
   add_domain(s, "target", "usps", "sampled", 1800);
+  s.push_back(ranged(field("target.validation", FieldType::kInt, 0, "data", "images",
+                           "Labelled target training images held out before the protocol draws, never "
+                           "adapted on: their accuracy (target_validation) is for choosing settings "
+                           "without the test set (0: none)"), 0, 1e7));
   s.push_back(choice(field("data.channels", FieldType::kInt, 1, "data", "channels",
                            "1: RGB→grey; 3: grey→RGB"), {"1", "3"}));
   s.push_back(ranged(field("data.image_size", FieldType::kInt, 28, "data", "pixels",
@@ -306,6 +310,8 @@ json validate_config(const json& config, const std::string& origin) {
     if (get_path(out, side + ".dataset") == "folder" && get_path(out, side + ".folder").get<std::string>().empty())
       throw Error(origin + ": " + side + ".folder: a directory is required when " + side +
                   ".dataset is \"folder\"");
+    if (side == "target" && get_path(out, "data.loader") == "stream" && get_path(out, "target.validation") != 0)
+      throw Error(origin + ": target.validation: not available with data.loader \"stream\" yet (use 0)");
     if (get_path(out, "data.loader") == "stream" && get_path(out, side + ".dataset") != "folder")
       throw Error(origin + ": data.loader: \"stream\" reads image folders, but " + side + ".dataset is " +
                   get_path(out, side + ".dataset").dump() + " (use \"memory\")");
@@ -364,6 +370,7 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   };
   c.source = domain(j["source"]);
   c.target = domain(j["target"]);
+  c.target.validation = j["target"]["validation"];
   c.preprocess.channels = j["data"]["channels"];
   c.preprocess.size = j["data"]["image_size"];
   c.preprocess.framing = j["data"]["framing"];

@@ -30,7 +30,7 @@ struct StepEvent {
 struct EvaluationEvent {
   int stage = 1;
   int64_t step = 0;
-  std::string split;  // "target_test" | "source_test"
+  std::string split;  // "target_test" | "source_test" | "target_validation"
   std::string network;  // "source" | "target"
   double top1 = 0;
   double top5 = 0;

@@ -182,6 +182,11 @@ void Experiment::load_data() {
     source_test_ = std::make_shared<data::MemorySet>(std::move(source.test));
     target_train_ = std::make_shared<data::MemorySet>(std::move(target.train));
     target_test_ = std::make_shared<data::MemorySet>(std::move(target.test));
+    if (target.validation.size() > 0) {
+      target.validation.images = target.validation.images.to(device_);
+      target.validation.labels = target.validation.labels.to(device_);
+      target_validation_ = std::make_shared<data::MemorySet>(std::move(target.validation));
+    }
     source_classes = std::move(source.class_names);
     target_classes = std::move(target.class_names);
   }
@@ -345,6 +350,11 @@ void Experiment::evaluate_source_only(EventSink& sink) {
                         target_train_->streams() ? kAdaBnStreamImages : -1);
   const auto adapted_bn = evaluate(adabn, *target_test_, config_.eval_batch_size, config_.workers);
   state_["source_only"] = plain.to_json();
+  if (target_validation_) {
+    const auto v = evaluate(source_net_, *target_validation_, config_.eval_batch_size, config_.workers);
+    sink.on_evaluation(to_event(v, 1, state_["step"], "target_validation", "source"));
+    state_["target_validation"]["source_only"] = v.top1;
+  }
   state_["source_only_adabn"] = {{"top1", adapted_bn.top1}, {"top5", adapted_bn.top5}};
   state_["source_test"] = {{"top1", source_test.top1}, {"top5", source_test.top5}};
   sink.on_message("source only: target test top-1 " + std::to_string(plain.top1) + " (with target BN statistics " +
@@ -396,6 +406,11 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
       const auto e = evaluate(target_net_, *target_test_, config_.eval_batch_size, config_.workers);
       sink.on_evaluation(to_event(e, 2, step, "target_test", "target"));
       if (step == total) state_["adapted"] = e.to_json();
+      if (target_validation_) {
+        const auto v = evaluate(target_net_, *target_validation_, config_.eval_batch_size, config_.workers);
+        sink.on_evaluation(to_event(v, 2, step, "target_validation", "target"));
+        if (step == total) state_["target_validation"]["adapted"] = v.top1;
+      }
     }
     if (step % config_.checkpoint_every == 0 && step < total) {
       save_position();
@@ -421,6 +436,10 @@ json Experiment::results(const std::string& status) const {
   r["source_test"] = state_.value("source_test", json());
   r["adapted"] = state_.value("adapted", json());
   if (state_.contains("loader_wait")) r["loader_wait"] = state_["loader_wait"];
+  if (state_.contains("target_validation")) {
+    r["target_validation"] = state_["target_validation"];
+    r["target_validation"]["images"] = config_.target.validation;
+  }
   const double s1 = state_.value("stage1_seconds", 0.0), s2 = state_.value("stage2_seconds", 0.0);
   r["wall_seconds"] = {{"stage1", s1}, {"stage2", s2}, {"total", s1 + s2}};
   r["stage1_steps"] = state_.value("stage1_steps", int64_t{0});
@@ -453,6 +472,7 @@ json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
                   " training images; target " + config_.target.dataset + ": " +
                   std::to_string(target_train_->size()) + " training, " +
                   std::to_string(target_test_->size()) + " test images" +
+                  (target_validation_ ? ", " + std::to_string(target_validation_->size()) + " held out for validation" : "") +
                   (config_.stream ? " (streamed, " + std::to_string(data::loader_threads(config_.workers)) +
                                         " loader threads)" : ""));
   build_networks();

@@ -78,6 +78,7 @@ class Experiment {
   nlohmann::json state_;  // stage, step, batchers, metrics lines, timings, evaluations
   torch::Device device_{torch::kCPU};
   std::shared_ptr<data::ImageSet> source_train_, source_test_, target_train_, target_test_;
+  std::shared_ptr<data::ImageSet> target_validation_;  // null unless target.validation > 0
   std::map<std::string, torch::Tensor> preview_images_;  // per domain, loaded once
   models::FanNet source_net_{nullptr}, target_net_{nullptr};
   models::Discriminator discriminator_{nullptr};

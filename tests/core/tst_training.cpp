@@ -2,6 +2,8 @@
 #include "core/synthetic.h"
 #include "core/test_util.h"
 
+#include "core/data/domain.h"
+
 #include "core/io/config.h"
 #include "core/io/run_dir.h"
 #include "core/models/discriminator.h"
@@ -223,6 +225,39 @@ class TestTraining : public QObject {
     // Finished runs are not overwritten.
     QVERIFY_THROWS_EXCEPTION(Error, train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())),
                                                       runs / "run"));
+  }
+
+  void heldOutTargetValidation() {
+    // 50 labelled target training images set aside before the protocol: disjoint from
+    // the adaptation set, the same for the same seed, reported apart from the test set.
+    data::DomainSpec spec;
+    spec.dataset = "usps";
+    spec.validation = 50;
+    data::Preprocess p;
+    const auto held = data::load_domain(spec, p, data_.path(), 5);
+    spec.validation = 0;
+    const auto all = data::load_domain(spec, p, data_.path(), 5);
+    QCOMPARE(held.validation.size(), int64_t(50));
+    QCOMPARE(held.train.size() + 50, all.train.size());
+    const auto distances = torch::cdist(held.validation.images.flatten(1), held.train.images.flatten(1));
+    QVERIFY(distances.min().item<double>() > 0);  // no validation image is adapted on
+    spec.validation = 50;
+    QVERIFY(torch::equal(held.validation.images, data::load_domain(spec, p, data_.path(), 5).validation.images));
+    spec.validation = 100000;
+    QVERIFY(test::error_of([&] { data::load_domain(spec, p, data_.path(), 5); }).contains("validation"));
+
+    test::ScratchDir runs;
+    auto config = tiny_config(data_.path());
+    config["target"]["validation"] = 50;
+    train::Experiment experiment(io::ExperimentConfig::from_json(config), runs / "run");
+    const auto r = experiment.run();
+    QCOMPARE(r["target_validation"]["images"].get<int>(), 50);
+    const double v = r["target_validation"]["adapted"];
+    QVERIFY(v >= 0 && v <= 1);
+    int validation_events = 0;
+    for (const auto& m : io::RunDirectory(runs / "run").read_metrics())
+      if (m.value("split", "") == "target_validation") ++validation_events;
+    QCOMPARE(validation_events, 1 + 24 / 8);  // source only, then every 8 adaptation steps
   }
 
   void resumeContinuesTheSameStream_data() {
