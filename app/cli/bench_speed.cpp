@@ -33,6 +33,18 @@ void dump_tensor(const torch::Tensor& t, const std::filesystem::path& path) {
   util::atomic_write(path, std::string(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size()));
 }
 
+// What both measurements report: the timed steps as rates.
+nlohmann::json rates(const SpeedOptions& o, int threads, double stage1_seconds, double stage2_seconds) {
+  return {{"implementation", "c++ libtorch " TORCH_VERSION},
+          {"batch", o.batch},
+          {"steps", o.steps},
+          {"threads", threads},
+          {"stage1_images_per_second", o.steps * o.batch / stage1_seconds},
+          {"stage1_seconds_per_step", stage1_seconds / o.steps},
+          {"stage2_iterations_per_second", o.steps / stage2_seconds},
+          {"stage2_seconds_per_step", stage2_seconds / o.steps}};
+}
+
 // The large-image configuration (FAN-SPEC): ResNet encoder, DCGAN decoder (64×64),
 // discriminator 1024 → 2048 with BN, stem + two stages shared, α = 5; random
 // 3×S×S batches, 100 classes (Table 3's tagging set has 100). Stage 2 runs the
@@ -79,18 +91,12 @@ nlohmann::json measure_resnet(const SpeedOptions& o) {
   start = Clock::now();
   for (int64_t i = 0; i < o.steps; ++i) adapter.step_with_logits(adapter.source_logits_of(xs), xt);
   const double stage2_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return {{"implementation", "c++ libtorch " TORCH_VERSION},
-          {"encoder", o.encoder},
-          {"image_size", o.image_size},
-          {"device", device.str()},
-          {"mixed_precision", amp},
-          {"batch", o.batch},
-          {"steps", o.steps},
-          {"threads", threads},
-          {"stage1_images_per_second", o.steps * o.batch / stage1_seconds},
-          {"stage1_seconds_per_step", stage1_seconds / o.steps},
-          {"stage2_iterations_per_second", o.steps / stage2_seconds},
-          {"stage2_seconds_per_step", stage2_seconds / o.steps}};
+  auto r = rates(o, threads, stage1_seconds, stage2_seconds);
+  r["encoder"] = o.encoder;
+  r["image_size"] = o.image_size;
+  r["device"] = device.str();
+  r["mixed_precision"] = amp;
+  return r;
 }
 
 nlohmann::json measure(const SpeedOptions& o) {
@@ -146,15 +152,9 @@ nlohmann::json measure(const SpeedOptions& o) {
   for (int64_t i = 0; i < o.steps; ++i) adapter.step(indices, xt);
   const double stage2_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
-  return {{"implementation", "c++ libtorch " TORCH_VERSION},
-          {"data", data},
-          {"batch", o.batch},
-          {"steps", o.steps},
-          {"threads", threads},
-          {"stage1_images_per_second", o.steps * o.batch / stage1_seconds},
-          {"stage1_seconds_per_step", stage1_seconds / o.steps},
-          {"stage2_iterations_per_second", o.steps / stage2_seconds},
-          {"stage2_seconds_per_step", stage2_seconds / o.steps}};
+  auto r = rates(o, threads, stage1_seconds, stage2_seconds);
+  r["data"] = data;
+  return r;
 }
 
 }  // namespace
