@@ -61,7 +61,7 @@ nlohmann::json measure_resnet(const SpeedOptions& o) {
   options.in_channels = 3;
   options.image_size = o.image_size;
   options.num_classes = 100;
-  options.decoder_size = 64;
+  options.decoder_size = std::min<int64_t>(64, o.image_size / 16 * 16);  // 64×64, or the input's size when smaller
   const auto xs = torch::rand({o.batch, 3, o.image_size, o.image_size}).to(device);
   const auto ys = torch::randint(options.num_classes, {o.batch}, torch::kLong).to(device);
   const auto xt = torch::rand({o.batch, 3, o.image_size, o.image_size}).to(device);

@@ -321,6 +321,9 @@ json validate_config(const json& config, const std::string& origin) {
   if (resize != 0 && resize < size)
     throw Error(origin + ": data.resize: must be 0 or at least data.image_size (" + std::to_string(size) +
                 ") to crop from, got " + std::to_string(resize));
+  if (models::is_resnet(encoder) && get_path(out, "model.decoder_size").get<int64_t>() > size)
+    throw Error(origin + ": model.decoder_size: the decoder reconstructs the input downscaled, so at most "
+                "data.image_size (" + std::to_string(size) + "), got " + get_path(out, "model.decoder_size").dump());
   if (models::is_resnet(encoder) && get_path(out, "model.decoder_size").get<int64_t>() % 16 != 0)
     throw Error(origin + ": model.decoder_size: the DCGAN decoder needs a multiple of 16, got " +
                 get_path(out, "model.decoder_size").dump());

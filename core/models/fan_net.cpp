@@ -39,6 +39,11 @@ FanNetImpl::FanNetImpl(const FanNetOptions& opts) : options(opts) {
                 std::to_string(encoder_width(options.encoder, 0)) + " features, got " +
                 std::to_string(options.latent_dim) + " (0 means: the encoder's width)");
   }
+  if (resnet && options.decoder_size > options.image_size) {
+    throw Error("model.decoder_size: the DCGAN decoder reconstructs the input downscaled, so at most "
+                "data.image_size (" + std::to_string(options.image_size) + "), got " +
+                std::to_string(options.decoder_size));
+  }
   const int64_t task_dim = options.latent_dim - options.domain_specific_dim;
   const bool splits = options.variant != Variant::kJoint && options.variant != Variant::kAdda;
   if (splits && (options.domain_specific_dim < 1 || task_dim < 1)) {

@@ -141,6 +141,8 @@ class TestLargeImages : public QObject {
     auto bad = resnet_options(models::EncoderKind::kResNet18, 64);
     bad.decoder_size = 40;
     QVERIFY(test::error_of([&] { models::FanNet n(bad); }).contains("multiple of 16"));
+    bad = resnet_options(models::EncoderKind::kResNet18, 32);  // a 64×64 decoder for 32×32 inputs
+    QVERIFY(test::error_of([&] { models::FanNet n(bad); }).contains("at most data.image_size"));
     bad = resnet_options(models::EncoderKind::kResNet18, 64);
     bad.latent_dim = 100;
     QVERIFY(test::error_of([&] { models::FanNet n(bad); }).contains("model.latent_dim"));
@@ -322,6 +324,8 @@ class TestLargeImages : public QObject {
     project = tiny_project("/a", "/b");
     project["model"]["decoder_size"] = 40;
     QVERIFY(test::error_of([&] { io::validate_config(project); }).contains("model.decoder_size"));
+    project["model"]["decoder_size"] = 48;  // a multiple of 16, but above image_size 32
+    QVERIFY(test::error_of([&] { io::validate_config(project); }).contains("at most data.image_size"));
     // LeNet's 0 means 100 / 50, as before.
     const auto lenet = io::ExperimentConfig::from_json(nlohmann::json::object());
     QCOMPARE(lenet.latent_dim, int64_t(100));
