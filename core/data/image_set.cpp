@@ -13,10 +13,11 @@
 namespace fan::data {
 namespace {
 
-Batch make_batch(const ImageSet& set, const torch::Tensor& indices, bool augment, uint64_t seed) {
+Batch make_batch(const ImageSet& set, const torch::Tensor& indices, bool augment, uint64_t seed,
+                 bool load_images = true) {
   Batch b;
   b.indices = indices;
-  b.images = set.images(indices, augment, seed);
+  if (load_images) b.images = set.images(indices, augment, seed);
   b.labels = set.labels().index_select(0, indices.to(set.labels().device()));
   return b;
 }
@@ -86,19 +87,12 @@ StreamedDomain stream_folder_domain(const DomainSpec& spec, const Preprocess& pr
     for (const auto& f : listing.train) labels.push_back(f.label);
     labels_only.labels = torch::tensor(labels, torch::kInt64);
   }
-  torch::Tensor chosen;
-  switch (spec.protocol) {
-    case Protocol::kFull: break;
-    case Protocol::kSampled:
-      chosen = sample_indices(static_cast<int64_t>(listing.train.size()), spec.samples, seed);
-      break;
-    case Protocol::kFraction: chosen = fraction_indices(labels_only, spec.fraction, seed); break;
-  }
+  const auto chosen = protocol_indices(labels_only, static_cast<int64_t>(listing.train.size()), spec, seed);
   std::vector<LabelledFile> train = listing.train;
   if (chosen.defined()) {
     train.clear();
-    for (int64_t k = 0; k < chosen.numel(); ++k)
-      train.push_back(listing.train[static_cast<size_t>(chosen[k].item<int64_t>())]);
+    const auto* rows = chosen.data_ptr<int64_t>();
+    for (int64_t k = 0; k < chosen.numel(); ++k) train.push_back(listing.train[static_cast<size_t>(rows[k])]);
   }
   const std::string base = root.filename().string().empty() ? root.parent_path().filename().string()
                                                              : root.filename().string();
@@ -116,12 +110,13 @@ int64_t loader_threads(int64_t workers) {
 }
 
 BatchStream::BatchStream(std::shared_ptr<const ImageSet> set, int64_t batch_size, uint64_t seed, bool augment,
-                         int64_t workers)
+                         int64_t workers, bool load_images)
     : set_(std::move(set)),
       batcher_(set_->size(), batch_size, seed),
       seed_(seed),
       augment_(augment),
-      depth_(set_->streams() ? loader_threads(workers) : 0) {}
+      load_images_(load_images),
+      depth_(set_->streams() && load_images ? loader_threads(workers) : 0) {}
 
 // The futures of std::async(launch::async) wait in their destructors, so no
 // decode outlives the stream; deferred ones are simply dropped.
@@ -135,8 +130,8 @@ void BatchStream::fill() {
     p.epoch = batcher_.epoch();
     p.cursor = batcher_.cursor();
     const auto policy = depth_ > 0 ? std::launch::async : std::launch::deferred;
-    p.batch = std::async(policy, [set = set_, indices, augment = augment_, bseed] {
-      return make_batch(*set, indices, augment, bseed);
+    p.batch = std::async(policy, [set = set_, indices, augment = augment_, bseed, load = load_images_] {
+      return make_batch(*set, indices, augment, bseed, load);
     });
     pending_.push_back(std::move(p));
   }

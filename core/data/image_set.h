@@ -95,8 +95,10 @@ int64_t loader_threads(int64_t workers);
 // augmentation included. Errors of a worker (an unreadable file) surface from next().
 class BatchStream {
  public:
+  // `load_images` false: batches carry indices and labels only (for a consumer
+  // that needs no pixels, e.g. stage 2 with precomputed source logits).
   BatchStream(std::shared_ptr<const ImageSet> set, int64_t batch_size, uint64_t seed, bool augment,
-              int64_t workers);
+              int64_t workers, bool load_images = true);
   ~BatchStream();
   BatchStream(const BatchStream&) = delete;
   BatchStream& operator=(const BatchStream&) = delete;
@@ -120,6 +122,7 @@ class BatchStream {
   Batcher batcher_;  // runs ahead of the consumer by the batches pending
   uint64_t seed_;
   bool augment_;
+  bool load_images_;
   int64_t depth_;
   std::deque<Pending> pending_;
   int64_t epoch_ = 0, cursor_ = 0;

@@ -169,16 +169,21 @@ torch::Tensor fraction_indices(const Dataset& dataset, double fraction, uint64_t
   return torch::tensor(chosen, torch::kInt64);
 }
 
-Dataset apply_protocol(const Dataset& train, const DomainSpec& spec, uint64_t seed) {
+torch::Tensor protocol_indices(const Dataset& train, int64_t size, const DomainSpec& spec, uint64_t seed) {
   switch (spec.protocol) {
     case Protocol::kFull:
-      return train;
+      return {};
     case Protocol::kSampled:
-      return train.subset(sample_indices(train.size(), spec.samples, seed));
+      return sample_indices(size, spec.samples, seed);
     case Protocol::kFraction:
-      return train.subset(fraction_indices(train, spec.fraction, seed));
+      return fraction_indices(train, spec.fraction, seed);
   }
-  return train;
+  return {};
+}
+
+Dataset apply_protocol(const Dataset& train, const DomainSpec& spec, uint64_t seed) {
+  const auto chosen = protocol_indices(train, train.size(), spec, seed);
+  return chosen.defined() ? train.subset(chosen) : train;
 }
 
 }  // namespace fan::data

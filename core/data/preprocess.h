@@ -41,6 +41,9 @@ torch::Tensor sample_indices(int64_t size, int64_t count, uint64_t seed);
 // round(fraction · n_c) images of each class c (at least 1 of a non-empty
 // class), drawn from `seed`, ascending. fraction must be in (0, 1].
 torch::Tensor fraction_indices(const Dataset& dataset, double fraction, uint64_t seed);
+// The rows of a `size`-row training set (labels in `train`) the protocol of
+// `spec` selects; undefined for the full protocol (every row).
+torch::Tensor protocol_indices(const Dataset& train, int64_t size, const DomainSpec& spec, uint64_t seed);
 // The training set the protocol of `spec` selects.
 Dataset apply_protocol(const Dataset& train, const DomainSpec& spec, uint64_t seed);
 

@@ -73,6 +73,9 @@ struct BottleneckImpl : torch::nn::Module {
 };
 TORCH_MODULE(Bottleneck);
 
+// Stage i's module name: "stem", then "layer1"…"layer4" (torchvision's names).
+std::string stage_name(size_t i) { return i == 0 ? "stem" : "layer" + std::to_string(i); }
+
 template <typename Block>
 torch::nn::Sequential layer(int64_t& in, int64_t planes, int64_t blocks, int64_t stride) {
   torch::nn::Sequential s;
@@ -104,7 +107,7 @@ ResNetEncoderImpl::ResNetEncoderImpl(EncoderKind kind, int64_t in_channels) {
   }
   width = in;
   for (size_t i = 0; i < stages.size(); ++i)
-    stages[i] = register_module(i == 0 ? "stem" : "layer" + std::to_string(i), stages[i]);
+    stages[i] = register_module(stage_name(i), stages[i]);
 }
 
 torch::Tensor ResNetEncoderImpl::forward(torch::Tensor x) {
@@ -119,8 +122,7 @@ void ResNetEncoderImpl::share_stages(ResNetEncoderImpl& other, int64_t count) {
   if (other.width != width || other.stages.size() != stages.size())
     throw Error("model.shared_stages: the two encoders are different ResNets");
   for (int64_t i = 0; i < count; ++i) {
-    const std::string name = i == 0 ? "stem" : "layer" + std::to_string(i);
-    stages[static_cast<size_t>(i)] = replace_module(name, other.stages[static_cast<size_t>(i)]);
+    stages[static_cast<size_t>(i)] = replace_module(stage_name(static_cast<size_t>(i)), other.stages[static_cast<size_t>(i)]);
   }
   shared_ = count;
   train(is_training());

@@ -277,8 +277,9 @@ void Experiment::preview(EventSink& sink, int stage, int64_t step, models::FanNe
   event.stage = stage;
   event.step = step;
   event.domain = domain;
+  const auto originals = net->reconstruction_target(images);  // at the decoder's size
   for (int64_t i = 0; i < images.size(0); ++i) {
-    event.originals.push_back(to_image_buffer(net->reconstruction_target(images.narrow(0, i, 1))[0]));
+    event.originals.push_back(to_image_buffer(originals[i]));
     event.reconstructions.push_back(to_image_buffer(reconstruction[i]));
   }
   sink.on_preview(event);
@@ -363,8 +364,13 @@ void Experiment::evaluate_source_only(EventSink& sink) {
 
 void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
   const int64_t total = config_.stage2_iterations;
+  // In-memory source images never change, so their frozen logits are computed
+  // once and the source stream hands out indices only; streamed ones are
+  // augmented per batch and go through the source network.
+  const auto* memory_source = dynamic_cast<const data::MemorySet*>(source_train_.get());
   data::BatchStream source_batcher(source_train_, config_.stage2_batch_size,
-                                   static_cast<uint64_t>(config_.seed) ^ kStage2SourceBatchSalt, true, config_.workers);
+                                   static_cast<uint64_t>(config_.seed) ^ kStage2SourceBatchSalt, true, config_.workers,
+                                   /*load_images=*/memory_source == nullptr);
   data::BatchStream target_batcher(target_train_, config_.stage2_batch_size,
                                    static_cast<uint64_t>(config_.seed) ^ kTargetBatchSalt, true, config_.workers);
   int64_t step = state_.value("step", int64_t{0});
@@ -374,9 +380,6 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
   } else {
     sink.on_stage({2, "adaptation", total});
   }
-  // In-memory source images never change, so their frozen logits are computed
-  // once; streamed ones are augmented per batch and go through the source network.
-  const auto* memory_source = dynamic_cast<const data::MemorySet*>(source_train_.get());
   if (memory_source != nullptr) adapter_->precompute_source_logits(memory_source->dataset().images);
   StageClock clock(state_.value("stage2_seconds", 0.0));
   auto save_position = [&] {
