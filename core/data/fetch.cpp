@@ -5,7 +5,9 @@
 #include "core/util/fs.h"
 #include "core/util/md5.h"
 
+#ifdef FAN_WITH_CURL
 #include <curl/curl.h>
+#endif
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -105,6 +107,7 @@ struct DownloadFailure : Error {
   bool host_down;
 };
 
+#ifdef FAN_WITH_CURL
 struct Transfer {
   FILE* file = nullptr;
   const FetchOptions* options = nullptr;
@@ -189,6 +192,14 @@ void download(const std::string& url, const fs::path& destination, const FetchOp
     options.progress({label, url, size, size});
   }
 }
+
+#else
+void download(const std::string& url, const fs::path&, const FetchOptions&, const std::string&) {
+  throw DownloadFailure("cannot download " + url + ": this fan was built without libcurl (-DFAN_WITH_CURL=OFF); "
+                        "pass --mirror DIR with the files, or rebuild with libcurl installed",
+                        true);
+}
+#endif  // FAN_WITH_CURL
 
 // Runs `tar -xzf archive -C folder members...` without a shell (no quoting).
 void extract_tar(const fs::path& archive, const fs::path& folder, const std::vector<std::string>& members) {

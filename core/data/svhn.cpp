@@ -4,7 +4,9 @@
 #include "core/util/error.h"
 
 #include <fcntl.h>
+#ifdef FAN_WITH_MATIO
 #include <matio.h>
+#endif
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +23,8 @@
 #include <vector>
 
 namespace fan::data {
+
+#ifdef FAN_WITH_MATIO
 namespace {
 
 // The largest variable we let matio allocate (bytes). SVHN's biggest file
@@ -366,5 +370,14 @@ Dataset read_svhn_mat(const std::filesystem::path& path, const std::string& name
   dataset.name = name;
   return dataset;
 }
+
+#else
+
+Dataset read_svhn_mat(const std::filesystem::path& path, const std::string&) {
+  throw Error(path.string() + ": this fan was built without matio (-DFAN_WITH_MATIO=OFF), so it cannot read "
+              "SVHN .mat files; rebuild with libmatio-dev installed");
+}
+
+#endif  // FAN_WITH_MATIO
 
 }  // namespace fan::data

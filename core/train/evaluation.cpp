@@ -66,7 +66,7 @@ void reestimate_batch_norm_over(models::FanNet& net,
   // of the per-batch statistics.
   auto reset = [](auto* bn) {
     bn->reset_running_stats();
-    bn->options.momentum(c10::nullopt);
+    bn->options.momentum({});  // none: a cumulative average
   };
   for (auto& m : net->modules()) {
     if (auto* bn1 = m->as<torch::nn::BatchNorm1dImpl>()) reset(bn1);
