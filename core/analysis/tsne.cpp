@@ -597,7 +597,7 @@ std::vector<float> pca_2d(const float* data, int64_t n, int64_t d) {
   auto x = torch::from_blob(const_cast<float*>(data), {n, d}, torch::kFloat32).to(torch::kFloat64);
   x = x - x.mean(0, /*keepdim=*/true);
   const auto cov = x.t().mm(x);
-  const auto eig = torch::linalg::eigh(cov, "L");
+  const auto eig = at::linalg_eigh(cov, "L");
   const auto vectors = std::get<1>(eig);  // ascending eigenvalues: the last columns are the top ones
   const int64_t k = std::min<int64_t>(2, d);
   auto components = vectors.narrow(1, d - k, k).flip({1}).clone();
