@@ -137,6 +137,9 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(ranged(field("stage2.discriminator_lr", FieldType::kNumber, 2e-4, "stage 2", "", "Adam learning rate of the discriminator"), 0, 10, true));
   s.push_back(ranged(field("stage2.beta1", FieldType::kNumber, 0.5, "stage 2", "", "Adam β1"), 0, 1));
   s.push_back(ranged(field("stage2.beta2", FieldType::kNumber, 0.999, "stage 2", "", "Adam β2"), 0, 1));
+  s.push_back(field("stage2.train_classifier", FieldType::kBool, true, "stage 2", "",
+                    "train the target network's logit map M in stage 2 (off: it keeps the source's, as ADDA keeps "
+                    "its classifier; only the encoder and decoder adapt)"));
   s.push_back(unlocked(ranged(field("eval.every", FieldType::kInt, 500, "run", "steps",
                                     "Evaluate on the target test set every N adaptation steps (0: at the end only)"), 0, 1e9)));
   s.push_back(ranged(field("eval.batch_size", FieldType::kInt, 1000, "run", "images", "Batch size for evaluation"), 1, 1e6));
@@ -408,6 +411,7 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.stage2_discriminator_lr = j["stage2"]["discriminator_lr"];
   c.stage2_beta1 = j["stage2"]["beta1"];
   c.stage2_beta2 = j["stage2"]["beta2"];
+  c.stage2_train_classifier = j["stage2"]["train_classifier"];
   c.eval_every = j["eval"]["every"];
   c.eval_batch_size = j["eval"]["batch_size"];
   c.log_every = j["run"]["log_every"];

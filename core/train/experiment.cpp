@@ -535,6 +535,7 @@ void Experiment::make_adapter() {
   a.discriminator_lr = config_.stage2_discriminator_lr;
   a.beta1 = config_.stage2_beta1;
   a.beta2 = config_.stage2_beta2;
+  a.train_classifier = config_.stage2_train_classifier;
   a.logit_batch_size = config_.eval_batch_size;
   a.mixed_precision = mixed_precision();
   adapter_ = std::make_unique<TargetAdapter>(source_net_, target_net_, discriminator_, a);

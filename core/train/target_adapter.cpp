@@ -6,12 +6,26 @@
 #include "core/util/error.h"
 
 #include <optional>
+#include <set>
 
 namespace fan::train {
 namespace {
 void set_requires_grad(torch::nn::Module& module, bool on) {
   for (auto& p : module.parameters()) p.set_requires_grad(on);
 }
+// The target network's parameters that stage 2 trains: its own (not shared
+// with the source), less the logit map M when that stays the source's.
+std::vector<torch::Tensor> adapted_parameters(models::FanNet& net, bool train_classifier) {
+  auto own = net->own_parameters();
+  if (train_classifier) return own;
+  std::set<const void*> fixed;
+  for (const auto& p : net->logit_map->parameters()) fixed.insert(p.unsafeGetTensorImpl());
+  std::vector<torch::Tensor> out;
+  for (const auto& p : own)
+    if (fixed.count(p.unsafeGetTensorImpl()) == 0) out.push_back(p);
+  return out;
+}
+
 }  // namespace
 
 TargetAdapter::TargetAdapter(models::FanNet source, models::FanNet target,
@@ -20,7 +34,7 @@ TargetAdapter::TargetAdapter(models::FanNet source, models::FanNet target,
       target_(std::move(target)),
       discriminator_(std::move(discriminator)),
       options_(options),
-      target_optimizer_(target_->own_parameters(),
+      target_optimizer_(adapted_parameters(target_, options.train_classifier),
                         torch::optim::AdamOptions(options.lr).betas({options.beta1, options.beta2})),
       discriminator_optimizer_(discriminator_->parameters(),
                                torch::optim::AdamOptions(options.discriminator_lr)
@@ -28,6 +42,7 @@ TargetAdapter::TargetAdapter(models::FanNet source, models::FanNet target,
   // Frozen: eval mode (its batch-norm statistics stay the source's) and no gradients.
   source_->eval();
   set_requires_grad(*source_, false);
+  if (!options_.train_classifier) set_requires_grad(*target_->logit_map, false);
 }
 
 void TargetAdapter::precompute_source_logits(const torch::Tensor& source_images) {

@@ -20,6 +20,7 @@ struct TargetAdapterOptions {
   double discriminator_lr = 2e-4;  // discriminator
   double beta1 = 0.5;
   double beta2 = 0.999;
+  bool train_classifier = true;     // false: the target's logit map M stays the source's (no gradient, not stepped)
   int64_t logit_batch_size = 1000;  // batch for precomputing the source logits
   bool mixed_precision = false;     // bfloat16 autocast on CUDA
 };

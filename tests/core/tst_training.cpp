@@ -107,6 +107,28 @@ class TestTraining : public QObject {
     QVERIFY(!identical(d_before, snapshot(*adapter.discriminator())));
   }
 
+  // stage2.train_classifier = false: the target's logit map M keeps the source's
+  // weights (no gradient, not in the optimizer) while the encoder still adapts.
+  void frozenClassifierKeepsLogitMap() {
+    torch::manual_seed(2);
+    models::FanNetOptions o;
+    models::FanNet source(o), target(o);
+    models::copy_state(*source, *target);
+    train::TargetAdapterOptions a;
+    a.train_classifier = false;
+    train::TargetAdapter adapter(source, target, models::Discriminator(10, 64, false), a);
+    adapter.precompute_source_logits(torch::rand({40, 1, 28, 28}));
+    const auto m_before = snapshot(*target->logit_map);
+    const auto encoder_before = snapshot(*target->encoder);
+    for (int i = 0; i < 3; ++i) adapter.step(torch::randint(40, {16}, torch::kLong), torch::rand({16, 1, 28, 28}));
+    QVERIFY(identical(m_before, snapshot(*target->logit_map)));
+    QVERIFY(!identical(encoder_before, snapshot(*target->encoder)));
+    for (const auto& p : target->logit_map->parameters()) QVERIFY(!p.requires_grad());
+    int64_t optimized = 0;
+    for (const auto& group : adapter.target_optimizer().param_groups()) optimized += group.params().size();
+    QCOMPARE(optimized, static_cast<int64_t>(target->parameters().size() - target->logit_map->parameters().size()));
+  }
+
   void sourceLogitsComputedOnce() {
     models::FanNetOptions o;
     models::FanNet source(o), target(o);
