@@ -140,6 +140,13 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(field("stage2.train_classifier", FieldType::kBool, true, "stage 2", "",
                     "train the target network's logit map M in stage 2 (off: it keeps the source's, as ADDA keeps "
                     "its classifier; only the encoder and decoder adapt)"));
+  s.push_back(choice(field("stage2.source_prior", FieldType::kString, "source", "stage 2", "",
+                           "class mix of the source logits D sees: \"source\" = the source's own (the paper); "
+                           "\"target_estimate\" = source images re-weighted to the class proportions that the "
+                           "source network with target batch-norm statistics (AdaBN) predicts on the target training "
+                           "images, so that matching the logit distributions does not force the source's class "
+                           "proportions onto the target (label shift); in-memory sets only"),
+                    {"source", "target_estimate"}));
   s.push_back(unlocked(ranged(field("eval.every", FieldType::kInt, 500, "run", "steps",
                                     "Evaluate on the target test set every N adaptation steps (0: at the end only)"), 0, 1e9)));
   s.push_back(ranged(field("eval.batch_size", FieldType::kInt, 1000, "run", "images", "Batch size for evaluation"), 1, 1e6));
@@ -412,6 +419,7 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.stage2_beta1 = j["stage2"]["beta1"];
   c.stage2_beta2 = j["stage2"]["beta2"];
   c.stage2_train_classifier = j["stage2"]["train_classifier"];
+  c.stage2_source_prior = j["stage2"]["source_prior"];
   c.eval_every = j["eval"]["every"];
   c.eval_batch_size = j["eval"]["batch_size"];
   c.log_every = j["run"]["log_every"];

@@ -6,6 +6,8 @@
 #include "core/train/evaluation.h"
 #include "core/util/error.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -28,6 +30,7 @@ constexpr uint64_t kTargetSampleSalt = 0x9E3779B97F4A7C15ULL;
 constexpr uint64_t kSourceBatchSalt = 0xBF58476D1CE4E5B9ULL;
 constexpr uint64_t kTargetBatchSalt = 0x94D049BB133111EBULL;
 constexpr uint64_t kStage2SourceBatchSalt = 0x2545F4914F6CDD1DULL;
+constexpr uint64_t kSourcePriorSalt = 0xD6E8FEB86659FD93ULL;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -357,6 +360,21 @@ void Experiment::evaluate_source_only(EventSink& sink) {
     state_["target_validation"]["source_only"] = v.top1;
   }
   state_["source_only_adabn"] = {{"top1", adapted_bn.top1}, {"top5", adapted_bn.top5}};
+  if (config_.stage2_source_prior == "target_estimate") {
+    const auto* target = dynamic_cast<const data::MemorySet*>(target_train_.get());
+    if (target == nullptr)
+      throw Error("stage2.source_prior: \"target_estimate\" needs the target training set in memory (not streamed)");
+    // Hard predictions of the AdaBN network on the (unlabelled) target training images.
+    const auto predicted = predict_logits(adabn, target->dataset().images, config_.eval_batch_size).argmax(1);
+    const auto counts = torch::bincount(predicted.to(torch::kCPU), {}, target_train_->num_classes()).to(torch::kDouble);
+    const auto prior = counts / counts.sum();
+    std::vector<double> p(prior.data_ptr<double>(), prior.data_ptr<double>() + prior.numel());
+    state_["target_prior_estimate"] = p;
+    std::string text;
+    for (double v : p) text += (text.empty() ? "" : " ") + std::to_string(v).substr(0, 5);
+    sink.on_message("target class proportions estimated by AdaBN on " + std::to_string(target_train_->size()) +
+                    " target training images: " + text);
+  }
   state_["source_test"] = {{"top1", source_test.top1}, {"top5", source_test.top5}};
   sink.on_message("source only: target test top-1 " + std::to_string(plain.top1) + " (with target BN statistics " +
                   std::to_string(adapted_bn.top1) + "), source test top-1 " + std::to_string(source_test.top1));
@@ -381,6 +399,21 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
     sink.on_stage({2, "adaptation", total});
   }
   if (memory_source != nullptr) adapter_->precompute_source_logits(memory_source->dataset().images);
+  // stage2.source_prior = target_estimate: each source image drawn with weight
+  // p̂_target(y) / p_source(y), so D's source side has the target's estimated class mix.
+  torch::Tensor source_weights;
+  if (config_.stage2_source_prior == "target_estimate") {
+    if (memory_source == nullptr || !state_.contains("target_prior_estimate"))
+      throw Error("stage2.source_prior: \"target_estimate\" needs the source training set in memory (not streamed)");
+    const auto labels = memory_source->dataset().labels.to(torch::kCPU, torch::kLong);
+    const int64_t classes = source_train_->num_classes();
+    const auto source_prior = torch::bincount(labels, {}, classes).to(torch::kDouble) / labels.numel();
+    const auto target_prior = torch::tensor(state_["target_prior_estimate"].get<std::vector<double>>(), torch::kDouble);
+    if (target_prior.numel() != classes)
+      throw Error("stage2.source_prior: the target estimate has " + std::to_string(target_prior.numel()) +
+                  " classes, the source " + std::to_string(classes));
+    source_weights = (target_prior / source_prior.clamp_min(1e-12)).index_select(0, labels).to(torch::kFloat);
+  }
   StageClock clock(state_.value("stage2_seconds", 0.0));
   auto save_position = [&] {
     state_["step"] = step;
@@ -390,7 +423,13 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
   };
   while (step < total) {
     if (stop.stop_requested() || wait_while_paused(stop)) break;
-    const auto source_batch = source_batcher.next();
+    auto source_batch = source_batcher.next();
+    if (source_weights.defined()) {
+      // One generator per step, seeded by (seed, step): a resumed run draws the same batches.
+      auto generator = at::detail::createCPUGenerator(
+          (static_cast<uint64_t>(config_.seed) ^ kSourcePriorSalt) + static_cast<uint64_t>(step));
+      source_batch.indices = torch::multinomial(source_weights, source_batch.indices.size(0), true, generator);
+    }
     const auto target_images = target_batcher.next().images.to(device_);
     const auto losses =
         memory_source != nullptr
@@ -436,6 +475,7 @@ json Experiment::results(const std::string& status) const {
   r["framing"] = config_.preprocess.framing;
   r["source_only"] = state_.value("source_only", json());
   r["source_only_adabn"] = state_.value("source_only_adabn", json());
+  if (state_.contains("target_prior_estimate")) r["target_prior_estimate"] = state_["target_prior_estimate"];
   r["source_test"] = state_.value("source_test", json());
   r["adapted"] = state_.value("adapted", json());
   if (state_.contains("loader_wait")) r["loader_wait"] = state_["loader_wait"];

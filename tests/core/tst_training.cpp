@@ -310,6 +310,35 @@ class TestTraining : public QObject {
     for (size_t i = 0; i < a.size(); ++i) QVERIFY2(a[i] == b[i], (a[i].dump() + " vs " + b[i].dump()).c_str());
   }
 
+  // stage2.source_prior = target_estimate: the AdaBN estimate of the target's class
+  // proportions is reported, and the re-weighted source draws survive a resume.
+  void targetPriorSourceSampling() {
+    test::ScratchDir runs;
+    auto json_config = tiny_config(data_.path());
+    json_config["stage2"]["source_prior"] = "target_estimate";
+    const auto config = io::ExperimentConfig::from_json(json_config);
+    const auto whole = train::Experiment(config, runs / "whole").run();
+    const auto prior = whole["target_prior_estimate"].get<std::vector<double>>();
+    QCOMPARE(prior.size(), size_t(10));
+    double sum = 0;
+    for (double v : prior) {
+      QVERIFY(v >= 0 && v <= 1);
+      sum += v;
+    }
+    QVERIFY(std::abs(sum - 1.0) < 1e-9);
+    train::StopToken token;
+    StopAt stopper(token, 2, 11);
+    train::Experiment(config, runs / "parts").run(&stopper, &token);
+    const auto resumed = train::Experiment::resume(runs / "parts")->run();
+    QCOMPARE(resumed["adapted"]["top1"].get<double>(), whole["adapted"]["top1"].get<double>());
+    QCOMPARE(comparable_metrics(runs / "whole"), comparable_metrics(runs / "parts"));
+    // The default draws the source's own mix and reports no estimate.
+    const auto plain = train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())), runs / "plain").run();
+    QVERIFY(!plain.contains("target_prior_estimate"));
+    json_config["stage2"]["source_prior"] = "uniform";
+    QVERIFY(test::error_of([&] { io::ExperimentConfig::from_json(json_config); }).contains("stage2.source_prior"));
+  }
+
   void nonFiniteLossStopsWithAnErrorEvent() {
     struct Errors : train::EventSink {
       std::vector<std::string> seen;
