@@ -322,6 +322,10 @@ json validate_config(const json& config, const std::string& origin) {
                   ".dataset is \"folder\"");
     if (side == "target" && get_path(out, "data.loader") == "stream" && get_path(out, "target.validation") != 0)
       throw Error(origin + ": target.validation: not available with data.loader \"stream\" yet (use 0)");
+    if (side == "target" && get_path(out, "data.loader") == "stream" &&
+        get_path(out, "stage2.source_prior") == "target_estimate")
+      throw Error(origin + ": stage2.source_prior: \"target_estimate\" needs the sets in memory, not "
+                  "data.loader \"stream\" (use \"source\")");
     if (get_path(out, "data.loader") == "stream" && get_path(out, side + ".dataset") != "folder")
       throw Error(origin + ": data.loader: \"stream\" reads image folders, but " + side + ".dataset is " +
                   get_path(out, side + ".dataset").dump() + " (use \"memory\")");

@@ -74,11 +74,11 @@ struct ExperimentConfig {
   double stage1_lr = 2e-4, stage1_beta1 = 0.5, stage1_beta2 = 0.999;
   int64_t stage2_iterations = 3000, stage2_batch_size = 128;
   double stage2_lr = 2e-4, stage2_discriminator_lr = 2e-4, stage2_beta1 = 0.5, stage2_beta2 = 0.999;
-  bool stage2_train_classifier = true;
+  bool stage2_train_classifier = true;  // false: the target keeps the source's logit map M (as ADDA)
   // "source": D sees source logits in the source's class mix (the paper);
   // "target_estimate": source images drawn so their class mix matches the
   // class proportions the AdaBN network predicts on the target training set.
-  std::string stage2_source_prior = "source";  // false: the target keeps the source's logit map M (as ADDA)
+  std::string stage2_source_prior = "source";
   int64_t eval_every = 500, eval_batch_size = 1000;
   int64_t log_every = 10, checkpoint_every = 500, preview_every = 250;
   int64_t seed = 0;

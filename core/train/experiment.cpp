@@ -361,11 +361,10 @@ void Experiment::evaluate_source_only(EventSink& sink) {
   }
   state_["source_only_adabn"] = {{"top1", adapted_bn.top1}, {"top5", adapted_bn.top5}};
   if (config_.stage2_source_prior == "target_estimate") {
-    const auto* target = dynamic_cast<const data::MemorySet*>(target_train_.get());
-    if (target == nullptr)
-      throw Error("stage2.source_prior: \"target_estimate\" needs the target training set in memory (not streamed)");
-    // Hard predictions of the AdaBN network on the (unlabelled) target training images.
-    const auto predicted = predict_logits(adabn, target->dataset().images, config_.eval_batch_size).argmax(1);
+    // Hard predictions of the AdaBN network on the (unlabelled) target training images
+    // (in memory: the config refuses this setting with streamed sets).
+    const auto& target = static_cast<const data::MemorySet&>(*target_train_);
+    const auto predicted = predict_logits(adabn, target.dataset().images, config_.eval_batch_size).argmax(1);
     const auto counts = torch::bincount(predicted.to(torch::kCPU), {}, target_train_->num_classes()).to(torch::kDouble);
     const auto prior = counts / counts.sum();
     std::vector<double> p(prior.data_ptr<double>(), prior.data_ptr<double>() + prior.numel());
@@ -403,15 +402,11 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
   // p̂_target(y) / p_source(y), so D's source side has the target's estimated class mix.
   torch::Tensor source_weights;
   if (config_.stage2_source_prior == "target_estimate") {
-    if (memory_source == nullptr || !state_.contains("target_prior_estimate"))
-      throw Error("stage2.source_prior: \"target_estimate\" needs the source training set in memory (not streamed)");
+    // In memory (the config refuses streamed sets); both domains have the same classes (load_data).
     const auto labels = memory_source->dataset().labels.to(torch::kCPU, torch::kLong);
-    const int64_t classes = source_train_->num_classes();
-    const auto source_prior = torch::bincount(labels, {}, classes).to(torch::kDouble) / labels.numel();
-    const auto target_prior = torch::tensor(state_["target_prior_estimate"].get<std::vector<double>>(), torch::kDouble);
-    if (target_prior.numel() != classes)
-      throw Error("stage2.source_prior: the target estimate has " + std::to_string(target_prior.numel()) +
-                  " classes, the source " + std::to_string(classes));
+    const auto source_prior =
+        torch::bincount(labels, {}, source_train_->num_classes()).to(torch::kDouble) / labels.numel();
+    const auto target_prior = torch::tensor(state_.at("target_prior_estimate").get<std::vector<double>>(), torch::kDouble);
     source_weights = (target_prior / source_prior.clamp_min(1e-12)).index_select(0, labels).to(torch::kFloat);
   }
   StageClock clock(state_.value("stage2_seconds", 0.0));

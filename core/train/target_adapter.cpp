@@ -6,7 +6,6 @@
 #include "core/util/error.h"
 
 #include <optional>
-#include <set>
 
 namespace fan::train {
 namespace {
@@ -14,15 +13,13 @@ void set_requires_grad(torch::nn::Module& module, bool on) {
   for (auto& p : module.parameters()) p.set_requires_grad(on);
 }
 // The target network's parameters that stage 2 trains: its own (not shared
-// with the source), less the logit map M when that stays the source's.
+// with the source) that still take gradients. Freezes the logit map M first
+// when it stays the source's.
 std::vector<torch::Tensor> adapted_parameters(models::FanNet& net, bool train_classifier) {
-  auto own = net->own_parameters();
-  if (train_classifier) return own;
-  std::set<const void*> fixed;
-  for (const auto& p : net->logit_map->parameters()) fixed.insert(p.unsafeGetTensorImpl());
+  if (!train_classifier) set_requires_grad(*net->logit_map, false);
   std::vector<torch::Tensor> out;
-  for (const auto& p : own)
-    if (fixed.count(p.unsafeGetTensorImpl()) == 0) out.push_back(p);
+  for (const auto& p : net->own_parameters())
+    if (p.requires_grad()) out.push_back(p);
   return out;
 }
 
@@ -42,7 +39,6 @@ TargetAdapter::TargetAdapter(models::FanNet source, models::FanNet target,
   // Frozen: eval mode (its batch-norm statistics stay the source's) and no gradients.
   source_->eval();
   set_requires_grad(*source_, false);
-  if (!options_.train_classifier) set_requires_grad(*target_->logit_map, false);
 }
 
 void TargetAdapter::precompute_source_logits(const torch::Tensor& source_images) {
