@@ -84,20 +84,13 @@ void FigureRenderer::drawScatter(QCustomPlot& plot, const analysis::ScatterFigur
 void FigureRenderer::drawCurves(QCustomPlot& plot, const analysis::CurveFigure& figure) {
   plot.clearGraphs();
   add_title(plot, figure.title);
-  static const QList<QColor> kColors = {QColor(31, 119, 180), QColor(255, 127, 14),  QColor(44, 160, 44),
-                                        QColor(214, 39, 40),  QColor(148, 103, 189), QColor(140, 86, 75),
-                                        QColor(227, 119, 194)};
   bool right = false;
   for (size_t k = 0; k < figure.series.size(); ++k) {
     const auto& s = figure.series[k];
     right = right || s.right_axis;
     auto* graph = plot.addGraph(plot.xAxis, s.right_axis ? plot.yAxis2 : plot.yAxis);
     graph->setName(q(s.name));
-    QPen pen(kColors[static_cast<int>(k) % kColors.size()]);
-    pen.setWidthF(1.5);
-    if (s.right_axis) pen.setStyle(Qt::DashLine);
-    graph->setPen(pen);
-    if (s.x.size() < 30) graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 5));
+    styleGraph(*graph, s);
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
       if (!figure.log_y || s.right_axis || s.y[i] > 0) graph->addData(s.x[i], s.y[i]);
   }
@@ -116,6 +109,16 @@ void FigureRenderer::drawCurves(QCustomPlot& plot, const analysis::CurveFigure& 
   if (right) plot.yAxis2->setRange(0, 1);
   plot.legend->setVisible(true);
   plot.legend->setBrush(QColor(255, 255, 255, 200));
+}
+
+void FigureRenderer::styleGraph(QCPGraph& graph, const analysis::CurveSeries& s, bool overlay) {
+  QColor color(s.color[0], s.color[1], s.color[2]);
+  if (overlay) color.setAlpha(140);
+  QPen pen(color);
+  pen.setWidthF(s.dashed ? 2.0 : 1.4);
+  pen.setStyle(overlay ? Qt::DotLine : s.dashed ? Qt::DashLine : Qt::SolidLine);
+  graph.setPen(pen);
+  graph.setScatterStyle(s.markers ? QCPScatterStyle(QCPScatterStyle::ssDisc, 5) : QCPScatterStyle());
 }
 
 void FigureRenderer::drawMatrix(QCustomPlot& plot, const analysis::MatrixFigure& figure) {

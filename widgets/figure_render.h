@@ -3,6 +3,7 @@
 #include "core/analysis/plot_data.h"
 
 class QCustomPlot;
+class QCPGraph;
 class QString;
 
 namespace fan::widgets {
@@ -22,6 +23,9 @@ class FigureRenderer : public analysis::FigureRenderer {
   static void drawScatter(QCustomPlot& plot, const analysis::ScatterFigure& figure, double marker_size = 4.0);
   static void drawCurves(QCustomPlot& plot, const analysis::CurveFigure& figure);
   static void drawMatrix(QCustomPlot& plot, const analysis::MatrixFigure& figure);
+  // A curve's pen and markers from its description (colour, dashed, markers):
+  // one style for `fan figures` and the live plots. `overlay`: a compared run's curve, dotted and lighter.
+  static void styleGraph(QCPGraph& graph, const analysis::CurveSeries& series, bool overlay = false);
 
  private:
   void save(QCustomPlot& plot, const std::filesystem::path& png) const;

@@ -1,6 +1,8 @@
 // Live loss curves of one training stage.
 #include "widgets/loss_plot.h"
 
+#include "widgets/figure_render.h"
+
 #include <QCheckBox>
 #include <QFile>
 #include <QFileDialog>
@@ -23,10 +25,6 @@ namespace {
 constexpr int kRedrawMs = 40;
 // The smoothing slider's resolution: weight = value / kSmoothingSteps.
 constexpr int kSmoothingSteps = 100;
-const QList<QColor> kColors = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
-                               QColor(214, 39, 40), QColor(148, 103, 189), QColor(140, 86, 75),
-                               QColor(227, 119, 194), QColor(127, 127, 127)};
-
 // Writes through a temp file so a failed export leaves nothing half-written.
 template <typename Fn>
 bool write_atomically(const QString& path, Fn write) {
@@ -100,31 +98,28 @@ LossPlot::LossPlot(const QString& title, QWidget* parent)
   });
 }
 
-int LossPlot::graphFor(const QString& series) {
-  auto it = graph_index_.find(series);
-  if (it != graph_index_.end()) return *it;
-  const bool accuracy = accuracy_series_.contains(series);
-  auto* graph = plot_->addGraph(plot_->xAxis, accuracy ? plot_->yAxis2 : plot_->yAxis);
-  graph->setName(series);
+template <typename Fn>
+void LossPlot::forEachSeries(Fn fn) const {
+  for (auto it = figures_.cbegin(); it != figures_.cend(); ++it)
+    for (const auto& s : it->series)
+      fn(it.key().isEmpty() ? QString::fromStdString(s.name) : QString::fromStdString(s.name) + " (" + it.key() + ")",
+         s, !it.key().isEmpty());
+}
+
+QCPGraph* LossPlot::graphFor(const QString& name, const analysis::CurveSeries& series, bool overlay) {
+  auto it = graphs_.find(name);
+  if (it != graphs_.end()) return *it;
+  auto* graph = plot_->addGraph(plot_->xAxis, series.right_axis ? plot_->yAxis2 : plot_->yAxis);
+  graph->setName(name);
+  FigureRenderer::styleGraph(*graph, series, overlay);
   plot_->legend->setVisible(true);
-  QPen pen(kColors[graph_index_.size() % kColors.size()]);
-  pen.setWidthF(accuracy ? 2.0 : 1.2);
-  if (accuracy) pen.setStyle(Qt::DashLine);
-  graph->setPen(pen);
-  if (accuracy) graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 5));
-  const int index = plot_->graphCount() - 1;
-  graph_index_.insert(series, index);
-  return index;
+  graphs_.insert(name, graph);
+  return graph;
 }
 
-void LossPlot::addPoint(const QString& series, double step, double value) {
-  raw_[series].append(QPointF(step, value));
+void LossPlot::setCurves(const analysis::CurveFigure& figure, const QString& overlay) {
+  figures_[overlay] = figure;
   scheduleRedraw();
-}
-
-void LossPlot::addAccuracy(const QString& series, double step, double accuracy) {
-  accuracy_series_.insert(series);
-  addPoint(series, step, accuracy);
 }
 
 void LossPlot::scheduleRedraw() {
@@ -134,15 +129,27 @@ void LossPlot::scheduleRedraw() {
 void LossPlot::clear() {
   plot_->clearGraphs();
   plot_->legend->setVisible(false);
-  graph_index_.clear();
-  accuracy_series_.clear();
-  raw_.clear();
+  graphs_.clear();
+  figures_.clear();
   plot_->replot();
 }
 
-int LossPlot::pointCount(const QString& series) const { return raw_.value(series).size(); }
+int LossPlot::pointCount(const QString& name) const { return series(name).size(); }
 
-QStringList LossPlot::seriesNames() const { return raw_.keys(); }
+QStringList LossPlot::seriesNames() const {
+  QStringList names;
+  forEachSeries([&](const QString& name, const analysis::CurveSeries&, bool) { names << name; });
+  return names;
+}
+
+QVector<QPointF> LossPlot::series(const QString& wanted) const {
+  QVector<QPointF> points;
+  forEachSeries([&](const QString& name, const analysis::CurveSeries& s, bool) {
+    if (name != wanted) return;
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) points.append(QPointF(s.x[i], s.y[i]));
+  });
+  return points;
+}
 
 void LossPlot::setSmoothing(double weight) {
   smoothing_ = std::clamp(weight, 0.0, 0.99);
@@ -160,23 +167,20 @@ void LossPlot::setLogScale(bool on) {
 }
 
 void LossPlot::redraw() {
-  for (auto it = raw_.begin(); it != raw_.end(); ++it) {
-    auto* graph = plot_->graph(graphFor(it.key()));
-    const bool accuracy = accuracy_series_.contains(it.key());
+  forEachSeries([&](const QString& name, const analysis::CurveSeries& s, bool overlay) {
+    auto* graph = graphFor(name, s, overlay);
     QVector<double> keys, values;
-    keys.reserve(it->size());
-    values.reserve(it->size());
+    keys.reserve(static_cast<int>(s.x.size()));
+    values.reserve(static_cast<int>(s.x.size()));
     double ema = 0;
-    bool first = true;
-    for (const auto& p : *it) {
-      // Accuracy points are sparse: they are shown as measured.
-      ema = first || accuracy ? p.y() : smoothing_ * ema + (1 - smoothing_) * p.y();
-      first = false;
-      keys.push_back(p.x());
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      // Measured points (evaluations) are sparse: they are shown as measured.
+      ema = i == 0 || s.dashed ? s.y[i] : smoothing_ * ema + (1 - smoothing_) * s.y[i];
+      keys.push_back(s.x[i]);
       values.push_back(ema);
     }
     graph->setData(keys, values, /*alreadySorted=*/true);
-  }
+  });
   if (auto_fit_) {
     bool first = true;
     for (int i = 0; i < plot_->graphCount(); ++i) {
@@ -197,15 +201,15 @@ void LossPlot::redraw() {
 QString LossPlot::readout(double step) const {
   QStringList parts;
   double shown_step = NAN;
-  for (auto it = raw_.begin(); it != raw_.end(); ++it) {
-    if (it->isEmpty()) continue;
+  forEachSeries([&](const QString& name, const analysis::CurveSeries& s, bool) {
+    if (s.x.empty()) return;
     // The logged point nearest to `step`.
-    const QPointF* best = &it->front();
-    for (const auto& p : *it)
-      if (std::abs(p.x() - step) < std::abs(best->x() - step)) best = &p;
-    if (std::isnan(shown_step)) shown_step = best->x();
-    parts << QString("%1 %2").arg(it.key()).arg(best->y(), 0, 'g', 4);
-  }
+    size_t best = 0;
+    for (size_t i = 0; i < s.x.size(); ++i)
+      if (std::abs(s.x[i] - step) < std::abs(s.x[best] - step)) best = i;
+    if (std::isnan(shown_step)) shown_step = s.x[best];
+    parts << QString("%1 %2").arg(name).arg(s.y[best], 0, 'g', 4);
+  });
   if (parts.isEmpty()) return {};
   return QString("step %1: %2").arg(shown_step).arg(parts.join(", "));
 }
@@ -245,8 +249,10 @@ bool LossPlot::exportCsv(const QString& path) const {
     if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) return false;
     QTextStream out(&file);
     out << "step,series,value\n";
-    for (auto it = raw_.begin(); it != raw_.end(); ++it)
-      for (const auto& p : *it) out << p.x() << ',' << it.key() << ',' << QString::number(p.y(), 'g', 10) << '\n';
+    forEachSeries([&](const QString& name, const analysis::CurveSeries& s, bool) {
+      for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+        out << s.x[i] << ',' << name << ',' << QString::number(s.y[i], 'g', 10) << '\n';
+    });
     out.flush();
     return file.error() == QFile::NoError;
   });

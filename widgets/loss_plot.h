@@ -1,5 +1,7 @@
-// Live loss curves of one training stage (QCustomPlot): buffered, smoothed, exportable.
+// Loss curves of one training stage (QCustomPlot): drawn from the core's curve figures, smoothed, exportable.
 #pragma once
+#include "core/analysis/plot_data.h"
+
 #include <QMap>
 #include <QPointF>
 #include <QSet>
@@ -11,6 +13,7 @@ class QCustomPlot;
 class QSlider;
 class QCheckBox;
 class QLabel;
+class QCPGraph;
 
 namespace fan::widgets {
 
@@ -19,15 +22,16 @@ class LossPlot : public QWidget {
  public:
   explicit LossPlot(const QString& title, QWidget* parent = nullptr);
 
-  // Buffers a point; the plot redraws at most every kRedrawMs, so a burst of
-  // events at full training speed costs one replot.
-  void addPoint(const QString& series, double step, double value);
-  // A point on the right-hand accuracy axis, in its own series.
-  void addAccuracy(const QString& series, double step, double accuracy);
+  // Shows `figure` (core/analysis/curves.h: the same live, reopened and in
+  // `fan figures`); `overlay` names a compared run whose curves are drawn
+  // beside the main one's, their names suffixed with it. The plot redraws at
+  // most every kRedrawMs, so a burst of updates at full training speed costs one replot.
+  void setCurves(const analysis::CurveFigure& figure, const QString& overlay = QString());
+  const analysis::CurveFigure& curves() const { return figures_[QString()]; }
   void clear();
   int pointCount(const QString& series) const;
   QStringList seriesNames() const;
-  QVector<QPointF> series(const QString& name) const { return raw_.value(name); }
+  QVector<QPointF> series(const QString& name) const;
 
   // EMA weight in [0, 1): 0 shows the raw values.
   void setSmoothing(double weight);
@@ -49,7 +53,10 @@ class LossPlot : public QWidget {
   void scheduleRedraw();
   void redraw();
   void exportDialog();
-  int graphFor(const QString& series);
+  QCPGraph* graphFor(const QString& name, const analysis::CurveSeries& series, bool overlay);
+  // Every series of every figure, by its shown name (overlays suffixed).
+  template <typename Fn>
+  void forEachSeries(Fn fn) const;
 
   QCustomPlot* plot_;
   QSlider* smoothing_slider_;
@@ -57,9 +64,8 @@ class LossPlot : public QWidget {
   QCheckBox* fit_box_;
   QLabel* hover_label_;
   QTimer redraw_timer_;
-  QMap<QString, int> graph_index_;
-  QSet<QString> accuracy_series_;
-  QMap<QString, QVector<QPointF>> raw_;
+  QMap<QString, QCPGraph*> graphs_;
+  mutable QMap<QString, analysis::CurveFigure> figures_;  // "" = the run shown, else overlays
   double smoothing_ = 0.0;
   bool auto_fit_ = true;
 };

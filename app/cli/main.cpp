@@ -33,8 +33,8 @@ int run_experiment(fan::train::Experiment& experiment, bool quiet) {
   const auto results = experiment.run(&console, &stop);
   g_stop = nullptr;
   // The last line is results.json on one line, for scripts.
-  std::cout << results.dump() << std::endl;
-  return results.value("status", "") == "finished" ? 0 : 3;
+  std::cout << fan::io::to_json(results).dump() << std::endl;
+  return results.finished() ? 0 : 3;
 }
 
 }  // namespace

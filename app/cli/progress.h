@@ -1,6 +1,6 @@
 // The command line's event sink: a progress bar on a terminal, plain lines otherwise.
 #pragma once
-#include "core/train/events.h"
+#include "core/events/events.h"
 
 #include <chrono>
 #include <cstdio>

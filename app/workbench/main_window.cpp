@@ -3,6 +3,7 @@
 
 #include "core/io/config.h"
 #include "core/io/run_dir.h"
+#include "core/util/error.h"
 #include "core/util/fs.h"
 #include "datasets_panel.h"
 #include "embedding_panel.h"
@@ -36,6 +37,17 @@ namespace fan::app {
 namespace {
 // Recent projects kept in the File menu.
 constexpr int kMaxRecent = 8;
+
+// One line of results for the log and the results label.
+QString results_text(const io::Results& r) {
+  auto top1 = [](const std::optional<io::Accuracy>& a) { return a ? QString::number(a->top1, 'f', 4) : QString("–"); };
+  QString text = QObject::tr("target test top-1: source only %1, AdaBN %2 → adapted %3 (top-5 %4)")
+                     .arg(top1(r.source_only), top1(r.source_only_adabn), top1(r.adapted),
+                          r.adapted ? QString::number(r.adapted->top5, 'f', 4) : QString("–"));
+  if (r.validation_adapted)
+    text += QObject::tr("; held-out target validation %1").arg(*r.validation_adapted, 0, 'f', 4);
+  return text;
+}
 
 QString format_eta(double seconds) {
   if (!(seconds >= 0) || seconds > 1e7) return "?";
@@ -85,6 +97,43 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   findChild<QDockWidget*>("Domain-specific inspector")->raise();
 
 
+  createMenus();
+
+  status_stage_ = new QLabel("idle");
+  status_rate_ = new QLabel;
+  statusBar()->addWidget(status_stage_, 1);
+  statusBar()->addPermanentWidget(status_rate_);
+
+  createWorker();
+  connect(datasets_, &DatasetsPanel::message, this, &MainWindow::appendLog);
+  connect(runs_, &RunsPanel::openRequested, this, [this](const QString& dir) { openRun(dir); });
+  connect(runs_, &RunsPanel::overlayRequested, this, &MainWindow::overlayRun);
+  worker_thread_.start();
+  setRunning(false);
+  runs_->refresh();
+
+  QSettings settings;
+  restoreGeometry(settings.value("geometry").toByteArray());
+  if (!restoreState(settings.value("window_state").toByteArray())) {
+    // First start: the plots get the most room, the side panels start narrow
+    // (once the window is laid out).
+    QTimer::singleShot(0, this, [this] {
+      resizeDocks({findChild<QDockWidget*>("Experiment"), findChild<QDockWidget*>("Reconstructions")},
+                  {width() / 4, width() / 3}, Qt::Horizontal);
+      resizeDocks({findChild<QDockWidget*>("Log")}, {height() / 7}, Qt::Vertical);
+    });
+  }
+}
+
+MainWindow::~MainWindow() {
+  embedding_->cancel();
+  worker_->stopToken().request_stop();
+  worker_thread_.quit();
+  worker_thread_.wait();
+  QThreadPool::globalInstance()->waitForDone();
+}
+
+void MainWindow::createMenus() {
   auto* file = menuBar()->addMenu("&File");
   file->addAction("&Open project…", QKeySequence::Open, this, [this] {
     const auto path = QFileDialog::getOpenFileName(this, "Open project", "projects", "Projects (*.json)");
@@ -128,22 +177,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(stop_action_, &QAction::triggered, this, &MainWindow::stopExperiment);
   auto* view_menu = menuBar()->addMenu("&View");
   for (auto* dock : findChildren<QDockWidget*>()) view_menu->addAction(dock->toggleViewAction());
+}
 
-  status_stage_ = new QLabel("idle");
-  status_rate_ = new QLabel;
-  statusBar()->addWidget(status_stage_, 1);
-  statusBar()->addPermanentWidget(status_rate_);
-
+void MainWindow::createWorker() {
   worker_ = new TrainingWorker;
   worker_->moveToThread(&worker_thread_);
   connect(&worker_thread_, &QThread::finished, worker_, &QObject::deleteLater);
   connect(this, &MainWindow::startRequested, worker_, &TrainingWorker::start);
+  connect(this, &MainWindow::resumeRequested, worker_, &TrainingWorker::resume);
   connect(worker_, &TrainingWorker::message, this, &MainWindow::appendLog);
-  connect(worker_, &TrainingWorker::stageStarted, this, [this](int stage, const QString& name, qint64 total) {
-    appendLog(QString("stage %1 (%2): %3 steps").arg(stage).arg(name).arg(total));
-  });
-  connect(worker_, &TrainingWorker::stepLogged, this, &MainWindow::onStep);
-  connect(worker_, &TrainingWorker::evaluated, this, &MainWindow::onEvaluation);
+  connect(worker_, &TrainingWorker::recorded, this, &MainWindow::onRecord);
   connect(worker_, &TrainingWorker::preview, this, &MainWindow::onPreview);
   connect(worker_, &TrainingWorker::failed, this, [this](const QString& error) {
     setRunning(false);
@@ -152,47 +195,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     emit runFailed(error);
     warn("Run failed", error);
   });
-  connect(worker_, &TrainingWorker::finished, this, [this](const QString& results) {
-    setRunning(false);
-    const auto r = nlohmann::json::parse(results.toStdString(), nullptr, false);
-    const QString status = r.is_object() ? QString::fromStdString(r.value("status", "")) : "";
-    appendLog(status == "stopped" ? "stopped; resume it from File → Resume run or `fan resume " + run_dir_ + "`"
-                                  : "finished: " + results);
-    if (r.is_object() && r.contains("adapted") && r["adapted"].is_object())
-      results_label_->setText(QString("Target test accuracy: source only %1 → adapted %2 (top-5 %3)")
-                                  .arg(r["source_only"].value("top1", 0.0), 0, 'f', 4)
-                                  .arg(r["adapted"].value("top1", 0.0), 0, 'f', 4)
-                                  .arg(r["adapted"].value("top5", 0.0), 0, 'f', 4));
-    runs_->refresh();
-    emit runFinished(results);
-    if (status == "finished") openRun(run_dir_);
-  });
-  connect(datasets_, &DatasetsPanel::message, this, &MainWindow::appendLog);
-  connect(runs_, &RunsPanel::openRequested, this, [this](const QString& dir) { openRun(dir); });
-  connect(runs_, &RunsPanel::overlayRequested, this, &MainWindow::overlayRun);
-  worker_thread_.start();
-  setRunning(false);
-  runs_->refresh();
-
-  QSettings settings;
-  restoreGeometry(settings.value("geometry").toByteArray());
-  if (!restoreState(settings.value("window_state").toByteArray())) {
-    // First start: the plots get the most room, the side panels start narrow
-    // (once the window is laid out).
-    QTimer::singleShot(0, this, [this] {
-      resizeDocks({findChild<QDockWidget*>("Experiment"), findChild<QDockWidget*>("Reconstructions")},
-                  {width() / 4, width() / 3}, Qt::Horizontal);
-      resizeDocks({findChild<QDockWidget*>("Log")}, {height() / 7}, Qt::Vertical);
-    });
-  }
-}
-
-MainWindow::~MainWindow() {
-  embedding_->cancel();
-  worker_->stopToken().request_stop();
-  worker_thread_.quit();
-  worker_thread_.wait();
-  QThreadPool::globalInstance()->waitForDone();
+  connect(worker_, &TrainingWorker::finished, this, &MainWindow::onFinished);
 }
 
 QDockWidget* MainWindow::addPanel(const QString& title, QWidget* widget, Qt::DockWidgetArea area) {
@@ -293,29 +296,34 @@ void MainWindow::runExperiment() {
     warn("Cannot run", problem);
     return;
   }
-  const auto config = io::validate_config(form_->config(), "form");
-  run_dir_ = QString::fromStdString(
-      io::RunDirectory::default_for(config["name"].get<std::string>(), runs_->directory().toStdString()).string());
-  stage1_plot_->clear();
-  stage2_plot_->clear();
+  const auto config = io::ExperimentConfig::from_json(io::validate_config(form_->config(), "form"), "form");
+  run_dir_ = QString::fromStdString(io::RunDirectory::default_for(config.name, runs_->directory().toStdString()).string());
+  clearCurves();
   previews_->clear();
   results_label_->clear();
   worker_->stopToken().reset();
   setRunning(true);
   appendLog("run directory: " + run_dir_);
-  emit startRequested(QString::fromStdString(config.dump()), run_dir_);
+  emit startRequested(config, run_dir_);
 }
 
 void MainWindow::resumeRun(const QString& dir) {
   if (running_) return;
   run_dir_ = dir;
-  stage1_plot_->clear();
-  stage2_plot_->clear();
-  loadMetrics(dir, QString());
+  clearCurves();
+  // The live curves continue from what the run has logged so far.
+  try {
+    live_curves_ = analysis::curves_from_metrics(io::RunDirectory(dir.toStdString()).read_metrics());
+  } catch (const std::exception& e) {
+    appendLog(QString("error: ") + e.what());
+    warn("Cannot resume run", e.what());
+    return;
+  }
+  for (int stage : {1, 2}) stagePlot(stage)->setCurves(live_curves_.stage(stage));
   worker_->stopToken().reset();
   setRunning(true);
   appendLog("resuming " + dir);
-  emit startRequested(QString(), dir);
+  emit resumeRequested(dir);
 }
 
 void MainWindow::pauseOrResume() {
@@ -330,28 +338,51 @@ void MainWindow::stopExperiment() {
   appendLog("stopping at the next step (a resumable checkpoint is kept)");
 }
 
-void MainWindow::onStep(const StepPoint& p) {
-  auto* plot = stagePlot(p.stage);
-  for (auto it = p.losses.begin(); it != p.losses.end(); ++it)
-    if (it.key() != "D_acc") plot->addPoint(it.key(), p.step, it.value());
-  if (p.losses.contains("D_acc")) plot->addAccuracy("discriminator accuracy", p.step, p.losses.value("D_acc"));
-  const double fraction = p.total > 0 ? double(p.step) / p.total : 1;
-  const double eta = fraction > 0 ? p.elapsed_seconds * (1 - fraction) / fraction : -1;
-  status_stage_->setText(
-      QString("stage %1 · step %2/%3 · ETA %4").arg(p.stage).arg(p.step).arg(p.total).arg(format_eta(eta)));
-  status_rate_->setText(QString("%1 images/s").arg(p.images_per_second, 0, 'f', 0));
+void MainWindow::clearCurves() {
+  live_curves_ = analysis::CurveBuilder();
+  stage1_plot_->clear();
+  stage2_plot_->clear();
 }
 
-namespace {
-// The accuracy curve an evaluation of `split` belongs to ("target_test" → "target test accuracy").
-QString accuracy_series(const QString& split) { return QString(split).replace('_', ' ') + " accuracy"; }
-}  // namespace
+void MainWindow::onRecord(const io::MetricRecord& record) {
+  live_curves_.add(record);
+  const int stage = io::stage_of(record);
+  stagePlot(stage)->setCurves(live_curves_.stage(stage));
+  if (const auto* s = std::get_if<events::StageEvent>(&record)) {
+    appendLog(tr("stage %1 (%2): %3 steps").arg(s->stage).arg(QString::fromStdString(s->name)).arg(s->total_steps));
+  } else if (const auto* step = std::get_if<events::StepEvent>(&record)) {
+    onStep(*step);
+  } else {
+    const auto& e = std::get<events::EvaluationEvent>(record);
+    appendLog(tr("stage %1 step %2: %3 network on %4 (%5 images): top-1 %6, top-5 %7")
+                  .arg(e.stage)
+                  .arg(e.step)
+                  .arg(QString::fromStdString(e.network), QString::fromStdString(e.split))
+                  .arg(e.images)
+                  .arg(e.top1, 0, 'f', 4)
+                  .arg(e.top5, 0, 'f', 4));
+  }
+}
 
-void MainWindow::onEvaluation(const EvaluationPoint& p) {
-  const QString series = accuracy_series(p.split);
-  stagePlot(p.stage)->addAccuracy(series, p.step, p.top1);
-  appendLog(QString("stage %1 step %2: %3 network on %4: top-1 %5, top-5 %6")
-                .arg(p.stage).arg(p.step).arg(p.network, p.split).arg(p.top1, 0, 'f', 4).arg(p.top5, 0, 'f', 4));
+void MainWindow::onStep(const events::StepEvent& p) {
+  const double fraction = p.total_steps > 0 ? double(p.step) / p.total_steps : 1;
+  const double eta = fraction > 0 ? p.elapsed_seconds * (1 - fraction) / fraction : -1;
+  status_stage_->setText(
+      tr("stage %1 · step %2/%3 · ETA %4").arg(p.stage).arg(p.step).arg(p.total_steps).arg(format_eta(eta)));
+  status_rate_->setText(tr("%1 images/s").arg(p.images_per_second, 0, 'f', 0));
+}
+
+void MainWindow::onFinished(const io::Results& r) {
+  setRunning(false);
+  if (!r.finished()) {
+    appendLog(tr("stopped; resume it from File → Resume run or `fan resume %1`").arg(run_dir_));
+  } else {
+    appendLog(tr("finished in %1 s: %2").arg(r.total_seconds(), 0, 'f', 1).arg(results_text(r)));
+    results_label_->setText(results_text(r));
+  }
+  runs_->refresh();
+  emit runFinished(r);
+  if (r.finished()) openRun(run_dir_);
 }
 
 void MainWindow::onPreview(const PreviewImages& images) {
@@ -364,41 +395,29 @@ void MainWindow::onPreview(const PreviewImages& images) {
   previews_->addSnapshot(s);
 }
 
-void MainWindow::loadMetrics(const QString& dir, const QString& suffix) {
-  const auto records = io::RunDirectory(dir.toStdString()).read_metrics();
-  for (const auto& r : records) {
-    const int stage = r.value("stage", 1);
-    auto* plot = stagePlot(stage == 2 ? 2 : 1);
-    const double step = r.value("step", 0);
-    if (r.value("type", "") == "step" && r.contains("losses")) {
-      for (auto it = r["losses"].begin(); it != r["losses"].end(); ++it) {
-        if (it.key() == "D_acc") continue;
-        plot->addPoint(QString::fromStdString(it.key()) + suffix, step, it.value().get<double>());
-      }
-    } else if (r.value("type", "") == "evaluation") {
-      const QString series = accuracy_series(QString::fromStdString(r.value("split", "")));
-      plot->addAccuracy(series + suffix, step, r.value("top1", 0.0));
-    }
-  }
+void MainWindow::showRunCurves(const QString& dir, const QString& overlay) {
+  const auto curves = analysis::curves_from_metrics(io::RunDirectory(dir.toStdString()).read_metrics());
+  for (int stage : {1, 2}) stagePlot(stage)->setCurves(curves.stage(stage), overlay);
 }
 
 bool MainWindow::openRun(const QString& dir) {
   try {
-    io::RunDirectory run(dir.toStdString());
-    const auto config = io::ExperimentConfig::from_json(io::read_json_file(run.config_path()), run.config_path().string());
+    const io::RunDirectory run(dir.toStdString());
+    const auto summary = run.summary();
+    if (summary.status == io::RunSummary::Status::kNotARun) throw Error(dir.toStdString() + ": not a run directory");
+    // An unreadable checkpoint or results file still leaves the curves to look at; a bad config does not.
+    if (summary.config.is_null()) throw Error(summary.problem);
+    if (!summary.problem.empty()) appendLog("warning: " + QString::fromStdString(summary.problem));
+    const auto config = io::ExperimentConfig::from_json(summary.config, run.config_path().string());
     if (!running_) {
       form_->setConfig(config.resolved);
-      stage1_plot_->clear();
-      stage2_plot_->clear();
-      loadMetrics(dir, QString());
+      clearCurves();
+      showRunCurves(dir, QString());
     }
     run_dir_ = dir;
-    const auto summary = summarize_run(dir);
-    results_label_->setText(QString("%1 — %2; target test accuracy: source only %3, adapted %4")
-                                .arg(dir, summary.status)
-                                .arg(summary.source_only < 0 ? QString("–") : QString::number(summary.source_only, 'f', 4))
-                                .arg(summary.adapted < 0 ? QString("–") : QString::number(summary.adapted, 'f', 4)));
-    appendLog("opened run " + dir + " (" + summary.status + "); loading its networks…");
+    const QString status = QString::fromStdString(io::to_string(summary.status));
+    results_label_->setText(summary.results ? dir + " — " + results_text(*summary.results) : dir + " — " + status);
+    appendLog(tr("opened run %1 (%2); loading its networks…").arg(dir, status));
   } catch (const std::exception& e) {
     appendLog(QString("error: ") + e.what());
     warn("Cannot open run", e.what());
@@ -441,8 +460,13 @@ bool MainWindow::openRun(const QString& dir) {
 }
 
 void MainWindow::overlayRun(const QString& dir) {
-  loadMetrics(dir, " (" + QFileInfo(dir).fileName() + ")");
-  appendLog("overlaid the curves of " + dir);
+  try {
+    showRunCurves(dir, QFileInfo(dir).fileName());
+    appendLog("overlaid the curves of " + dir);
+  } catch (const std::exception& e) {
+    appendLog(QString("error: ") + e.what());
+    warn("Cannot overlay run", e.what());
+  }
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -2,6 +2,8 @@
 #pragma once
 #include "training_worker.h"
 
+#include "core/analysis/curves.h"
+
 #include <QLabel>
 #include <QMainWindow>
 #include <QThread>
@@ -57,8 +59,9 @@ class MainWindow : public QMainWindow {
   void stopExperiment();
 
  signals:
-  void startRequested(const QString& config_json, const QString& run_dir);
-  void runFinished(const QString& results_json);
+  void startRequested(const fan::io::ExperimentConfig& config, const QString& run_dir);
+  void resumeRequested(const QString& run_dir);
+  void runFinished(const fan::io::Results& results);
   void runFailed(const QString& error);
 
  protected:
@@ -68,14 +71,21 @@ class MainWindow : public QMainWindow {
   QDockWidget* addPanel(const QString& title, QWidget* widget, Qt::DockWidgetArea area);
   void appendLog(const QString& text);
   void setRunning(bool running);
-  void onStep(const StepPoint& point);
-  void onEvaluation(const EvaluationPoint& point);
+  // A record of the run being trained: into the live curves, the status bar and the log.
+  void onRecord(const io::MetricRecord& record);
+  void onStep(const events::StepEvent& step);
+  void onFinished(const io::Results& results);
   void onPreview(const PreviewImages& images);
   void addRecent(const QString& path);
   void rebuildRecentMenu();
   void warn(const QString& title, const QString& text);
-  void loadMetrics(const QString& run_dir, const QString& suffix);
+  // Draws a run's curves from its directory: as the run shown (overlay empty), or beside it.
+  void showRunCurves(const QString& run_dir, const QString& overlay);
+  void clearCurves();
+  void createMenus();
+  void createWorker();
 
+  analysis::CurveBuilder live_curves_;  // the run being trained, record by record
   QThread worker_thread_;
   TrainingWorker* worker_ = nullptr;
   QString project_path_, run_dir_;

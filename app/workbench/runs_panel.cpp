@@ -1,7 +1,7 @@
 // The runs panel.
 #include "runs_panel.h"
 
-#include <nlohmann/json.hpp>
+#include "core/io/run_dir.h"
 
 #include <QDir>
 #include <QFile>
@@ -14,41 +14,15 @@
 
 namespace fan::app {
 namespace {
-nlohmann::json read_json(const QString& path) {
-  QFile f(path);
-  if (!f.open(QIODevice::ReadOnly)) return {};
-  auto j = nlohmann::json::parse(f.readAll().toStdString(), nullptr, /*allow_exceptions=*/false);
-  return j.is_discarded() ? nlohmann::json() : j;
+QString accuracy_text(const std::optional<io::Results>& r, std::optional<io::Accuracy> io::Results::*field) {
+  return r && (*r).*field ? QString::number(((*r).*field)->top1, 'f', 4) : QString("–");
 }
-double top1(const nlohmann::json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || !j[key].is_object() || !j[key].contains("top1")) return -1;
-  return j[key]["top1"].is_number() ? j[key]["top1"].get<double>() : -1;
+QString status_text(const io::RunSummary& s) {
+  if (s.status == io::RunSummary::Status::kResumable && s.stage)
+    return QObject::tr("resumable (%1, step %2)").arg(QString::fromStdString(io::to_string(*s.stage))).arg(s.step);
+  return QString::fromStdString(io::to_string(s.status));
 }
-QString accuracy_text(double a) { return a < 0 ? QString("–") : QString::number(a, 'f', 4); }
 }  // namespace
-
-RunSummary summarize_run(const QString& path) {
-  RunSummary s;
-  s.path = path;
-  const auto config = read_json(path + "/config.json");
-  if (config.is_object()) {
-    s.name = QString::fromStdString(config.value("name", ""));
-    if (config.contains("model") && config["model"].is_object())
-      s.variant = QString::fromStdString(config["model"].value("variant", ""));
-    if (config.contains("seed") && config["seed"].is_number_integer()) s.seed = config["seed"].get<qint64>();
-  }
-  const auto results = read_json(path + "/results.json");
-  if (results.is_object()) {
-    s.status = QString::fromStdString(results.value("status", "finished"));
-    s.source_only = top1(results, "source_only");
-    s.adapted = top1(results, "adapted");
-  } else if (QFile::exists(path + "/checkpoint.pt")) {
-    s.status = "resumable";
-  } else {
-    s.status = config.is_object() ? "started" : "not a run";
-  }
-  return s;
-}
 
 RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent), dir_edit_(new QLineEdit("runs")), table_(new QTableWidget) {
   auto* layout = new QVBoxLayout(this);
@@ -95,19 +69,20 @@ void RunsPanel::refresh() {
   QDir dir(directory());
   const auto entries = dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
   for (const auto& entry : entries) {
-    const auto s = summarize_run(dir.filePath(entry));
-    if (s.status == "not a run") continue;
+    const auto s = io::RunDirectory(dir.filePath(entry).toStdString()).summary();
+    if (s.status == io::RunSummary::Status::kNotARun) continue;
     const int row = table_->rowCount();
     table_->insertRow(row);
+    const QString path = QString::fromStdString(s.path.string());
     auto* name = new QTableWidgetItem(entry);
-    name->setData(Qt::UserRole, s.path);
-    name->setToolTip(s.path);
+    name->setData(Qt::UserRole, path);
+    name->setToolTip(s.problem.empty() ? path : QString::fromStdString(s.problem));
     table_->setItem(row, 0, name);
-    table_->setItem(row, 1, new QTableWidgetItem(s.variant));
+    table_->setItem(row, 1, new QTableWidgetItem(QString::fromStdString(s.variant)));
     table_->setItem(row, 2, new QTableWidgetItem(QString::number(s.seed)));
-    table_->setItem(row, 3, new QTableWidgetItem(s.status));
-    table_->setItem(row, 4, new QTableWidgetItem(accuracy_text(s.source_only)));
-    table_->setItem(row, 5, new QTableWidgetItem(accuracy_text(s.adapted)));
+    table_->setItem(row, 3, new QTableWidgetItem(status_text(s)));
+    table_->setItem(row, 4, new QTableWidgetItem(accuracy_text(s.results, &io::Results::source_only)));
+    table_->setItem(row, 5, new QTableWidgetItem(accuracy_text(s.results, &io::Results::adapted)));
   }
 }
 

@@ -1,4 +1,4 @@
-// The runs panel: runs found in an output directory, with config summary and accuracies.
+// The runs panel: runs found in an output directory (their io::RunSummary), with config summary and accuracies.
 #pragma once
 #include <QString>
 #include <QWidget>
@@ -7,15 +7,6 @@ class QTableWidget;
 class QLineEdit;
 
 namespace fan::app {
-
-struct RunSummary {
-  QString path, name, variant, status;
-  qint64 seed = 0;
-  double source_only = -1, adapted = -1;  // −1: not available
-};
-
-// Reads config.json / results.json / checkpoint state of one run directory.
-RunSummary summarize_run(const QString& path);
 
 class RunsPanel : public QWidget {
   Q_OBJECT

@@ -13,29 +13,9 @@ namespace {
 class SignalSink : public train::EventSink {
  public:
   explicit SignalSink(TrainingWorker* worker) : worker_(worker) {}
-  void on_stage(const train::StageEvent& e) override {
-    emit worker_->stageStarted(e.stage, QString::fromStdString(e.name), e.total_steps);
-  }
-  void on_step(const train::StepEvent& e) override {
-    StepPoint p;
-    p.stage = e.stage;
-    p.step = e.step;
-    p.total = e.total_steps;
-    for (const auto& [k, v] : e.losses) p.losses.insert(QString::fromStdString(k), v);
-    p.images_per_second = e.images_per_second;
-    p.elapsed_seconds = e.elapsed_seconds;
-    emit worker_->stepLogged(p);
-  }
-  void on_evaluation(const train::EvaluationEvent& e) override {
-    EvaluationPoint p;
-    p.stage = e.stage;
-    p.step = e.step;
-    p.split = QString::fromStdString(e.split);
-    p.network = QString::fromStdString(e.network);
-    p.top1 = e.top1;
-    p.top5 = e.top5;
-    emit worker_->evaluated(p);
-  }
+  void on_stage(const train::StageEvent& e) override { emit worker_->recorded(e); }
+  void on_step(const train::StepEvent& e) override { emit worker_->recorded(e); }
+  void on_evaluation(const train::EvaluationEvent& e) override { emit worker_->recorded(e); }
   void on_preview(const train::PreviewEvent& e) override {
     PreviewImages p;
     p.stage = e.stage;
@@ -61,28 +41,29 @@ QImage to_qimage(const train::ImageBuffer& b) {
 }
 
 void register_metatypes() {
-  qRegisterMetaType<fan::app::StepPoint>("fan::app::StepPoint");
-  qRegisterMetaType<fan::app::EvaluationPoint>("fan::app::EvaluationPoint");
+  qRegisterMetaType<fan::io::MetricRecord>("fan::io::MetricRecord");
+  qRegisterMetaType<fan::io::Results>("fan::io::Results");
+  qRegisterMetaType<fan::io::ExperimentConfig>("fan::io::ExperimentConfig");
   qRegisterMetaType<fan::app::PreviewImages>("fan::app::PreviewImages");
 }
 
 TrainingWorker::TrainingWorker() = default;
 TrainingWorker::~TrainingWorker() = default;
 
-void TrainingWorker::start(const QString& config_json, const QString& run_dir) {
+void TrainingWorker::start(const io::ExperimentConfig& config, const QString& run_dir) {
+  run([&] { return std::make_unique<train::Experiment>(config, run_dir.toStdString()); });
+}
+
+void TrainingWorker::resume(const QString& run_dir) {
+  run([&] { return train::Experiment::resume(run_dir.toStdString()); });
+}
+
+void TrainingWorker::run(const std::function<std::unique_ptr<train::Experiment>()>& make) {
   // An exception escaping a slot would end the program: every one becomes a signal.
   try {
     SignalSink sink(this);
-    std::unique_ptr<train::Experiment> experiment;
-    if (config_json.isEmpty()) {
-      experiment = train::Experiment::resume(run_dir.toStdString());
-    } else {
-      const auto json = nlohmann::json::parse(config_json.toStdString());
-      experiment = std::make_unique<train::Experiment>(io::ExperimentConfig::from_json(json, "project"),
-                                                       run_dir.toStdString());
-    }
-    const auto results = experiment->run(&sink, &stop_);
-    emit finished(QString::fromStdString(results.dump()));
+    const auto experiment = make();
+    emit finished(experiment->run(&sink, &stop_));
   } catch (const std::exception& e) {
     emit failed(QString::fromUtf8(e.what()));
   }

@@ -1,33 +1,27 @@
 // TrainingWorker: owns an Experiment on its own QThread and turns core events into queued signals.
 #pragma once
-#include "core/train/events.h"
+#include "core/events/events.h"
+#include "core/io/config.h"
+#include "core/io/records.h"
 
 #include <QImage>
-#include <QJsonObject>
 #include <QMap>
 #include <QObject>
 #include <QString>
 #include <QVector>
 
+#include <functional>
 #include <memory>
+
+namespace fan::train {
+class Experiment;
+}  // namespace fan::train
 
 namespace fan::app {
 
-// Value types that cross the thread boundary.
-struct StepPoint {
-  int stage = 1;
-  qint64 step = 0;
-  qint64 total = 0;
-  QMap<QString, double> losses;
-  double images_per_second = 0;
-  double elapsed_seconds = 0;
-};
-struct EvaluationPoint {
-  int stage = 1;
-  qint64 step = 0;
-  QString split, network;
-  double top1 = 0, top5 = 0;
-};
+// Value types that cross the thread boundary: the core's records (stage
+// starts, logged steps, evaluations — the lines of metrics.jsonl), previews as
+// QImages, and the typed results. No JSON text.
 struct PreviewImages {
   int stage = 1;
   qint64 step = 0;
@@ -45,21 +39,22 @@ class TrainingWorker : public QObject {
   train::StopToken& stopToken() { return stop_; }
 
  public slots:
-  // Runs a new experiment (config JSON text) into run_dir, or resumes run_dir when config is empty.
-  // The caller resets stopToken() before queueing this, so a Stop pressed
-  // before the worker picks the run up still counts.
-  void start(const QString& config_json, const QString& run_dir);
+  // Runs a new experiment into run_dir. The caller resets stopToken() before
+  // queueing this, so a Stop pressed before the worker picks the run up still counts.
+  void start(const fan::io::ExperimentConfig& config, const QString& run_dir);
+  // Continues the run in run_dir from its last checkpoint.
+  void resume(const QString& run_dir);
 
  signals:
-  void stageStarted(int stage, const QString& name, qint64 total);
-  void stepLogged(const fan::app::StepPoint& point);
-  void evaluated(const fan::app::EvaluationPoint& point);
+  // One record as metrics.jsonl gets it: a stage start, a logged step, an evaluation.
+  void recorded(const fan::io::MetricRecord& record);
   void preview(const fan::app::PreviewImages& images);
   void message(const QString& text);
   void failed(const QString& error);
-  void finished(const QString& results_json);
+  void finished(const fan::io::Results& results);
 
  private:
+  void run(const std::function<std::unique_ptr<train::Experiment>()>& make);
   train::StopToken stop_;
 };
 

@@ -39,14 +39,12 @@ Features cat_features(std::vector<Features>& parts) {
 RunModels load_run(const std::filesystem::path& run_dir) {
   io::RunDirectory dir(run_dir);
   if (!std::filesystem::is_directory(run_dir)) throw Error(run_dir.string() + ": no such run directory");
-  if (!std::filesystem::exists(dir.checkpoint_path()))
+  if (!dir.has_checkpoint())
     throw Error(dir.checkpoint_path().string() + ": no checkpoint yet (the run has not saved its networks)");
   RunModels r;
   r.run_dir = run_dir;
-  r.config =
-      io::ExperimentConfig::from_json(io::read_json_file(dir.config_path()), dir.config_path().string());
-  const auto state = io::read_checkpoint_state(dir.checkpoint_path());
-  r.stage = state.value("stage", 1);
+  r.config = io::ExperimentConfig::from_json(dir.read_config(), dir.config_path().string());
+  r.stage = dir.read_state().stage;
 
   const auto root = data::resolve_data_root(r.config.data_root);
   const auto seed = static_cast<uint64_t>(r.config.seed);
@@ -60,7 +58,7 @@ RunModels load_run(const std::filesystem::path& run_dir) {
   io::ModuleMap modules = {{"source", r.source.get()}};
   models::Discriminator discriminator(options.num_classes, r.config.discriminator_layers(),
                                       r.config.discriminator_batch_norm);
-  if (r.stage >= 2) {
+  if (r.stage != io::Stage::kSource) {
     r.target = models::FanNet(options);
     modules["target"] = r.target.get();
     modules["discriminator"] = discriminator.get();

@@ -2,6 +2,7 @@
 #pragma once
 #include "core/data/dataset.h"
 #include "core/io/config.h"
+#include "core/io/records.h"
 #include "core/models/fan_net.h"
 
 #include <filesystem>
@@ -18,7 +19,7 @@ struct RunModels {
   data::Dataset source_test, target_test;
   models::FanNet source{nullptr};  // the stage-1 network (frozen in stage 2)
   models::FanNet target{nullptr};  // the adapted network; null before stage 2
-  int stage = 1;                   // the checkpoint's stage: 1, 2, or 3 (finished)
+  io::Stage stage = io::Stage::kSource;  // where the checkpoint stands
   bool adapted() const { return !target.is_empty(); }
 };
 

@@ -1,6 +1,7 @@
 // The paper's figures for a run: data, CSVs and image grids here; plots through a FigureRenderer.
 #include "core/analysis/figures.h"
 
+#include "core/analysis/curves.h"
 #include "core/analysis/features.h"
 #include "core/data/image_io.h"
 #include "core/io/run_dir.h"
@@ -231,75 +232,23 @@ FiguresReport write_figures(const fs::path& run_dir, const FiguresOptions& o, Fi
     log_line(o, "fig6: reconstruction grids of " + std::to_string(grid_n) + " target test images");
   }
 
-  // Loss and accuracy curves from metrics.jsonl.
-  const auto records = io::RunDirectory(run_dir).read_metrics();
-  int64_t stage1_total = 0;
-  for (const auto& r : records)
-    if (r.value("type", "") == "stage" && r.value("stage", 0) == 1)
-      stage1_total = r.value("total_steps", int64_t{0});
+  // Loss and accuracy curves: the same producer as the workbench's plots.
+  const auto curves = curves_from_metrics(io::RunDirectory(run_dir).read_metrics());
   for (int stage : {1, 2}) {
-    CurveFigure fig;
-    fig.title = stage == 1 ? "stage 1 (source network) losses" : "stage 2 (adaptation) losses";
-    fig.x_label = "step";
-    fig.y_label = "loss";
-    fig.y2_label = "discriminator accuracy";
-    fig.log_y = stage == 1;
-    std::map<std::string, size_t> index;
-    std::string csv = "series,step,value\n";
-    for (const auto& r : records) {
-      if (r.value("type", "") != "step" || r.value("stage", 0) != stage || !r.contains("losses")) continue;
-      const double step = r.value("step", 0.0);
-      for (const auto& [name, value] : r["losses"].items()) {
-        if (!value.is_number()) continue;
-        auto it = index.find(name);
-        if (it == index.end()) {
-          it = index.emplace(name, fig.series.size()).first;
-          fig.series.push_back({name, {}, {}, name == "D_acc"});
-        }
-        fig.series[it->second].x.push_back(step);
-        fig.series[it->second].y.push_back(value.get<double>());
-        csv += name + "," + number(step) + "," + number(value.get<double>()) + "\n";
-      }
-    }
     const std::string tag = "loss_stage" + std::to_string(stage);
+    const auto& fig = curves.stage(stage);
     if (fig.series.empty()) {
-      report.skipped.push_back(tag + ": no stage-" + std::to_string(stage) + " steps in metrics.jsonl");
+      report.skipped.push_back(tag + ": the run logged no stage-" + std::to_string(stage) + " steps");
       continue;
     }
-    write_text(out / (tag + ".csv"), csv);
+    write_text(out / (tag + ".csv"), curves_csv(fig));
     render(out / (tag + ".png"), [&](const fs::path& p) { renderer->curves(fig, p); });
   }
-  {
-    CurveFigure fig;
-    fig.title =
-        "test accuracy (stage 2 steps counted after the " + std::to_string(stage1_total) + " of stage 1)";
-    fig.x_label = "step (stage 1, then stage 2)";
-    fig.y_label = "top-1 accuracy";
-    std::map<std::string, size_t> index;
-    std::string csv = "series,stage,step,global_step,top1\n";
-    for (const auto& r : records) {
-      if (r.value("type", "") != "evaluation") continue;
-      const int stage = r.value("stage", 0);
-      const double step = r.value("step", 0.0);
-      const double global = stage == 2 ? stage1_total + step : step;
-      const std::string name =
-          r.value("split", std::string("?")) + ", " + r.value("network", std::string("?")) + " network";
-      auto it = index.find(name);
-      if (it == index.end()) {
-        it = index.emplace(name, fig.series.size()).first;
-        fig.series.push_back({name, {}, {}, false});
-      }
-      fig.series[it->second].x.push_back(global);
-      fig.series[it->second].y.push_back(r.value("top1", 0.0));
-      csv += name + "," + std::to_string(stage) + "," + number(step) + "," + number(global) + "," +
-             number(r.value("top1", 0.0)) + "\n";
-    }
-    if (fig.series.empty()) {
-      report.skipped.push_back("accuracy: no evaluations in metrics.jsonl");
-    } else {
-      write_text(out / "accuracy.csv", csv);
-      render(out / "accuracy.png", [&](const fs::path& p) { renderer->curves(fig, p); });
-    }
+  if (curves.accuracy().series.empty()) {
+    report.skipped.push_back("accuracy: the run has no evaluations yet");
+  } else {
+    write_text(out / "accuracy.csv", curves_csv(curves.accuracy()));
+    render(out / "accuracy.png", [&](const fs::path& p) { renderer->curves(curves.accuracy(), p); });
   }
 
   // Confusion matrix of the final network on the whole target test set.
@@ -357,9 +306,9 @@ FiguresReport write_figures(const fs::path& run_dir, const FiguresOptions& o, Fi
     write_text(out / "proxy_a_distance.md", "# " + table.title + "\n\n" + md);
     render(out / "proxy_a_distance.png", [&](const fs::path& p) { renderer->table(table, p); });
     io::RunDirectory dir(run_dir);
-    if (o.update_results && fs::exists(dir.results_path())) {
+    if (o.update_results && dir.has_results()) {
       auto results = dir.read_results();
-      results["proxy_a_distance"] = report.proxy_a_distance;
+      results.proxy_a_distance = report.proxy_a_distance;
       dir.write_results(results);
       wrote(dir.results_path());
     }

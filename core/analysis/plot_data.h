@@ -25,6 +25,9 @@ struct CurveSeries {
   std::string name;
   std::vector<double> x, y;
   bool right_axis = false;  // accuracies beside losses
+  Rgb color{0, 0, 0};
+  bool dashed = false;   // measured now and then (evaluations), not every logged step
+  bool markers = false;  // a dot at every point
 };
 struct CurveFigure {
   std::string title, x_label, y_label, y2_label;

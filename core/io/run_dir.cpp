@@ -1,6 +1,9 @@
 // A run's directory and its metrics stream.
 #include "core/io/run_dir.h"
 
+#include "core/io/checkpoint.h"
+#include "core/io/config.h"
+
 #include "core/util/error.h"
 #include "core/util/fs.h"
 
@@ -25,27 +28,76 @@ void RunDirectory::create(const nlohmann::json& config) const {
   }
 }
 
-void RunDirectory::write_results(const nlohmann::json& results) const {
-  util::atomic_write(results_path(), results.dump(2) + "\n");
+nlohmann::json RunDirectory::read_config() const {
+  if (!std::filesystem::exists(config_path()))
+    throw Error(config_path().string() + ": missing (" + path_.string() + " is not a run directory)");
+  return read_json_file(config_path());
 }
 
-nlohmann::json RunDirectory::read_results() const {
+void RunDirectory::write_results(const Results& results) const {
+  util::atomic_write(results_path(), to_json(results).dump(2) + "\n");
+}
+
+Results RunDirectory::read_results() const {
   std::ifstream in(results_path());
   if (!in) throw Error(results_path().string() + ": no results (the run has not finished)");
   const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) throw Error(results_path().string() + ": not valid JSON");
-  return j;
+  return results_from_json(j, results_path().string());
 }
 
-std::vector<nlohmann::json> RunDirectory::read_metrics() const {
-  std::vector<nlohmann::json> records;
+std::vector<MetricRecord> RunDirectory::read_metrics() const {
+  std::vector<MetricRecord> records;
   std::ifstream in(metrics_path());
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_discarded()) records.push_back(std::move(j));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(std::move(line));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string origin = metrics_path().string() + ":" + std::to_string(i + 1);
+    const auto j = nlohmann::json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      if (i + 1 == lines.size()) break;  // torn by a kill mid-write; resume cuts it off
+      throw Error(origin + ": not valid JSON");
+    }
+    records.push_back(metric_record_from_json(j, origin));
   }
   return records;
+}
+
+RunState RunDirectory::read_state() const {
+  return run_state_from_json(read_checkpoint_state(checkpoint_path()), checkpoint_path().string());
+}
+
+RunSummary RunDirectory::summary() const {
+  RunSummary s;
+  s.path = path_;
+  s.config_path = config_path();
+  s.metrics_path = metrics_path();
+  s.checkpoint_path = checkpoint_path();
+  s.results_path = results_path();
+  if (!std::filesystem::exists(config_path())) return s;  // kNotARun
+  try {
+    s.config = read_config();
+    s.name = s.config.value("name", "");
+    if (s.config.contains("model") && s.config["model"].is_object())
+      s.variant = s.config["model"].value("variant", "");
+    if (s.config.contains("seed") && s.config["seed"].is_number_integer()) s.seed = s.config["seed"].get<int64_t>();
+    if (has_results()) {
+      s.results = read_results();
+      s.status = RunSummary::Status::kFinished;
+    } else if (has_checkpoint()) {
+      const auto state = read_state();
+      s.stage = state.stage;
+      s.step = state.stage == Stage::kSource ? state.stage1.step : state.stage2.step;
+      s.status = RunSummary::Status::kResumable;
+    } else {
+      s.status = RunSummary::Status::kStarted;
+    }
+  } catch (const std::exception& e) {
+    s.status = RunSummary::Status::kUnreadable;
+    s.problem = e.what();
+  }
+  return s;
 }
 
 std::filesystem::path RunDirectory::default_for(const std::string& name, const std::filesystem::path& base) {
@@ -81,26 +133,15 @@ MetricsWriter::MetricsWriter(const std::filesystem::path& path, int64_t keep_lin
   if (!out_) throw Error(path.string() + ": cannot open for writing");
 }
 
-void MetricsWriter::write(const nlohmann::json& record) {
-  out_ << record.dump() << "\n";
+void MetricsWriter::write(const MetricRecord& record) {
+  out_ << to_json(record).dump() << "\n";
   out_.flush();
   if (!out_) throw Error(path_.string() + ": cannot write the metrics (disk full or no permission?)");
   ++lines_;
 }
 
-void MetricsWriter::on_stage(const train::StageEvent& e) {
-  write({{"type", "stage"}, {"stage", e.stage}, {"name", e.name}, {"total_steps", e.total_steps}});
-}
-
-void MetricsWriter::on_step(const train::StepEvent& e) {
-  write({{"type", "step"}, {"stage", e.stage}, {"step", e.step}, {"epoch", e.epoch},
-         {"losses", e.losses}, {"lr", e.learning_rates}, {"images_per_second", e.images_per_second},
-         {"elapsed_seconds", e.elapsed_seconds}});
-}
-
-void MetricsWriter::on_evaluation(const train::EvaluationEvent& e) {
-  write({{"type", "evaluation"}, {"stage", e.stage}, {"step", e.step}, {"split", e.split},
-         {"network", e.network}, {"top1", e.top1}, {"top5", e.top5}, {"per_class", e.per_class}});
-}
+void MetricsWriter::on_stage(const events::StageEvent& e) { write(e); }
+void MetricsWriter::on_step(const events::StepEvent& e) { write(e); }
+void MetricsWriter::on_evaluation(const events::EvaluationEvent& e) { write(e); }
 
 }  // namespace fan::io

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <random>
 #include <thread>
 
 namespace fan::train {
@@ -31,6 +32,7 @@ constexpr uint64_t kSourceBatchSalt = 0xBF58476D1CE4E5B9ULL;
 constexpr uint64_t kTargetBatchSalt = 0x94D049BB133111EBULL;
 constexpr uint64_t kStage2SourceBatchSalt = 0x2545F4914F6CDD1DULL;
 constexpr uint64_t kSourcePriorSalt = 0xD6E8FEB86659FD93ULL;
+constexpr uint64_t kCurveSubsetSalt = 0x5851F42D4C957F2DULL;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -65,6 +67,41 @@ class StageClock {
 };
 
 
+
+// A fixed subset of a set (eval.images): the curves' evaluations use it, the final numbers never do.
+class SubsetSet : public data::ImageSet {
+ public:
+  SubsetSet(std::shared_ptr<const data::ImageSet> parent, std::vector<int64_t> rows)
+      : parent_(std::move(parent)),
+        rows_(torch::tensor(rows, torch::kLong)),
+        labels_(parent_->labels().index_select(0, rows_.to(parent_->labels().device()))) {}
+  int64_t size() const override { return rows_.size(0); }
+  int64_t num_classes() const override { return parent_->num_classes(); }
+  const std::string& name() const override { return parent_->name(); }
+  const torch::Tensor& labels() const override { return labels_; }
+  torch::Tensor images(const torch::Tensor& indices, bool augment, uint64_t seed) const override {
+    return parent_->images(rows_.index_select(0, indices.to(torch::kCPU, torch::kLong)), augment, seed);
+  }
+  bool streams() const override { return parent_->streams(); }
+
+ private:
+  std::shared_ptr<const data::ImageSet> parent_;
+  torch::Tensor rows_, labels_;
+};
+
+// `count` rows of `set` drawn with `seed` (sorted, so batches read in file order), or the whole set.
+std::shared_ptr<const data::ImageSet> curve_subset(const std::shared_ptr<data::ImageSet>& set, int64_t count,
+                                                   uint64_t seed) {
+  if (!set || count <= 0 || count >= set->size()) return set;
+  std::vector<int64_t> rows(static_cast<size_t>(set->size()));
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
+  std::mt19937_64 rng(seed);
+  std::shuffle(rows.begin(), rows.end(), rng);
+  rows.resize(static_cast<size_t>(count));
+  std::sort(rows.begin(), rows.end());
+  return std::make_shared<SubsetSet>(set, std::move(rows));
+}
+
 StepEvent step_event(int stage, int64_t step, int64_t total, int64_t epoch, std::map<std::string, double> losses,
                      std::map<std::string, double> learning_rates, StageClock& clock) {
   StepEvent event;
@@ -80,17 +117,29 @@ StepEvent step_event(int stage, int64_t step, int64_t total, int64_t epoch, std:
 }
 
 EvaluationEvent to_event(const Evaluation& e, int stage, int64_t step, const std::string& split,
-                         const std::string& network) {
+                         const std::string& network, int64_t images) {
   EvaluationEvent event;
   event.stage = stage;
   event.step = step;
   event.split = split;
   event.network = network;
+  event.images = images;
   event.top1 = e.top1;
   event.top5 = e.top5;
   event.per_class = e.per_class;
   event.confusion = e.confusion;
   return event;
+}
+
+io::Accuracy accuracy_of(const Evaluation& e, bool with_classes) {
+  io::Accuracy a;
+  a.top1 = e.top1;
+  a.top5 = e.top5;
+  if (with_classes) {
+    a.per_class = e.per_class;
+    a.confusion = e.confusion;
+  }
+  return a;
 }
 
 }  // namespace
@@ -139,11 +188,10 @@ int apply_threads(int64_t threads) {
 Experiment::Experiment(io::ExperimentConfig config, std::filesystem::path run_dir)
     : config_(std::move(config)), run_dir_(std::move(run_dir)) {
   run_dir_.create(config_.resolved);
-  state_ = {{"stage", 1}, {"step", 0}, {"metrics_lines", 0}};
   metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), 0);
 }
 
-Experiment::Experiment(io::ExperimentConfig config, io::RunDirectory run_dir, json state)
+Experiment::Experiment(io::ExperimentConfig config, io::RunDirectory run_dir, io::RunState state)
     : config_(std::move(config)), run_dir_(std::move(run_dir)), state_(std::move(state)) {
   // The metrics stream is opened (and cut back to the checkpoint) only when
   // the run continues, so inspecting a run never changes its files.
@@ -152,11 +200,9 @@ Experiment::Experiment(io::ExperimentConfig config, io::RunDirectory run_dir, js
 std::unique_ptr<Experiment> Experiment::resume(const std::filesystem::path& dir) {
   io::RunDirectory run_dir(dir);
   if (!std::filesystem::is_directory(dir)) throw Error(dir.string() + ": no such run directory");
-  auto config = io::ExperimentConfig::from_json(io::read_json_file(run_dir.config_path()),
-                                                run_dir.config_path().string());
-  json state = {{"stage", 1}, {"step", 0}, {"metrics_lines", 0}};
-  if (std::filesystem::exists(run_dir.checkpoint_path()))
-    state = io::read_checkpoint_state(run_dir.checkpoint_path());
+  auto config = io::ExperimentConfig::from_json(run_dir.read_config(), run_dir.config_path().string());
+  io::RunState state;
+  if (run_dir.has_checkpoint()) state = run_dir.read_state();
   return std::unique_ptr<Experiment>(new Experiment(std::move(config), std::move(run_dir), std::move(state)));
 }
 
@@ -209,6 +255,10 @@ void Experiment::load_data() {
   for (const auto* set : {source_train_.get(), source_test_.get(), target_train_.get(), target_test_.get()}) {
     if (set->size() < 2) throw Error(set->name() + ": needs at least two images, has " + std::to_string(set->size()));
   }
+  const auto subset_seed = static_cast<uint64_t>(config_.seed) ^ kCurveSubsetSalt;
+  curve_source_test_ = curve_subset(source_test_, config_.eval_images, subset_seed);
+  curve_target_test_ = curve_subset(target_test_, config_.eval_images, subset_seed + 1);
+  curve_target_validation_ = curve_subset(target_validation_, config_.eval_images, subset_seed + 2);
   data_loaded_ = true;
 }
 
@@ -253,9 +303,11 @@ std::pair<io::ModuleMap, io::OptimizerMap> Experiment::checkpoint_contents() {
 }
 
 void Experiment::checkpoint() {
-  state_["metrics_lines"] = metrics_->lines();
+  const auto started = Clock::now();
+  state_.metrics_lines = metrics_->lines();
   const auto [modules, optimizers] = checkpoint_contents();
-  io::save_checkpoint(run_dir_.checkpoint_path(), modules, optimizers, state_);
+  io::save_checkpoint(run_dir_.checkpoint_path(), modules, optimizers, io::to_json(state_));
+  state_.seconds["checkpoints"] += seconds_since(started);
 }
 
 bool Experiment::wait_while_paused(StopToken& stop) {
@@ -288,63 +340,102 @@ void Experiment::preview(EventSink& sink, int stage, int64_t step, models::FanNe
   sink.on_preview(event);
 }
 
+void Experiment::run_stage(StageLoop& loop, EventSink& sink, StopToken& stop) {
+  auto& position = state_.position(loop.stage);
+  int64_t step = position.step;
+  if (step > 0) {
+    for (auto& [name, stream] : loop.streams) {
+      const auto& p = position.streams.at(name);
+      stream->restore(p.epoch, p.cursor);
+    }
+  } else {
+    sink.on_stage({loop.stage, loop.name, loop.total});
+  }
+  StageClock clock(position.seconds);
+  auto save_position = [&] {
+    position.step = step;
+    position.seconds = clock.elapsed();
+    for (auto& [name, stream] : loop.streams) position.streams[name] = {stream->epoch(), stream->cursor()};
+  };
+  // Where the stage's time goes: training steps, and what the run does besides (measured per hook).
+  auto timed = [&](const char* what, const auto& hook) {
+    const auto started = Clock::now();
+    hook();
+    state_.seconds[what] += seconds_since(started);
+  };
+  while (step < loop.total) {
+    if (stop.stop_requested() || wait_while_paused(stop)) break;
+    int64_t images = 0;
+    std::map<std::string, double> losses;
+    timed("train_steps", [&] { losses = loop.train_step(step, images); });
+    ++step;
+    clock.count(images);
+    check_finite(losses, loop.stage, step, run_dir_.checkpoint_path(), loop.nan_hint, sink);
+    if (step % config_.log_every == 0 || step == loop.total)
+      sink.on_step(step_event(loop.stage, step, loop.total, loop.epoch ? loop.epoch(step) : 0, losses,
+                              loop.learning_rates, clock));
+    if (config_.preview_every > 0 && (step % config_.preview_every == 0 || step == loop.total))
+      timed("previews", [&] { loop.preview(step, sink); });
+    if (loop.evaluate_at(step)) timed("evaluations", [&] { loop.evaluate(step, sink); });
+    if (step % config_.checkpoint_every == 0 && step < loop.total) {
+      save_position();
+      checkpoint();
+    }
+  }
+  save_position();
+  double waited = 0;
+  for (auto& [name, stream] : loop.streams) waited += stream->waited_seconds();
+  note_loader_wait(sink, loop.stage, waited, clock.this_process());
+}
+
 void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
   data::BatchStream batcher(source_train_, config_.stage1_batch_size,
                             static_cast<uint64_t>(config_.seed) ^ kSourceBatchSalt, /*augment=*/true, config_.workers);
   const int64_t per_epoch = batcher.batches_per_epoch();
-  const int64_t total = config_.stage1_epochs * per_epoch;
-  int64_t step = state_.value("step", int64_t{0});
-  if (step > 0) {
-    batcher.restore(state_["batcher"]["epoch"], state_["batcher"]["cursor"]);
-  } else {
-    sink.on_stage({1, "source", total});
-  }
   const int64_t eval_every_epochs = std::max<int64_t>(1, config_.stage1_epochs / kStage1Evaluations);
-  StageClock clock(state_.value("stage1_seconds", 0.0));
-  while (step < total) {
-    if (stop.stop_requested() || wait_while_paused(stop)) break;
+  StageLoop loop;
+  loop.stage = 1;
+  loop.name = "source";
+  loop.total = config_.stage1_epochs * per_epoch;
+  loop.streams = {{"source", &batcher}};
+  loop.learning_rates = {{"source", config_.stage1_lr}};
+  loop.nan_hint = "try a lower stage1.lr";
+  loop.train_step = [&](int64_t, int64_t& count) {
     const auto batch = batcher.next();
     const auto images = batch.images.to(device_);
     const auto labels = batch.labels.to(device_);
-    const auto losses = source_trainer_->step(images, labels);
-    ++step;
-    clock.count(images.size(0));
-    check_finite(losses, 1, step, run_dir_.checkpoint_path(), "try a lower stage1.lr", sink);
-    if (step % config_.log_every == 0 || step == total)
-      sink.on_step(step_event(1, step, total, (step - 1) / per_epoch + 1, losses, {{"source", config_.stage1_lr}}, clock));
-    if (config_.preview_every > 0 && (step % config_.preview_every == 0 || step == total))
-      preview(sink, 1, step, source_net_, *source_test_, "source");
-    const bool epoch_end = step % per_epoch == 0;
-    if (epoch_end && ((step / per_epoch) % eval_every_epochs == 0 || step == total)) {
-      const auto e = evaluate(source_net_, *source_test_, config_.eval_batch_size, config_.workers);
-      sink.on_evaluation(to_event(e, 1, step, "source_test", "source"));
-    }
-    if (step % config_.checkpoint_every == 0 && step < total) {
-      state_["step"] = step;
-      state_["batcher"] = {{"epoch", batcher.epoch()}, {"cursor", batcher.cursor()}};
-      state_["stage1_seconds"] = clock.elapsed();
-      checkpoint();
-    }
-  }
-  state_["step"] = step;
-  state_["batcher"] = {{"epoch", batcher.epoch()}, {"cursor", batcher.cursor()}};
-  state_["stage1_seconds"] = clock.elapsed();
-  note_loader_wait(sink, 1, batcher.waited_seconds(), clock.this_process());
+    count = images.size(0);
+    return source_trainer_->step(images, labels);
+  };
+  loop.epoch = [&](int64_t step) { return (step - 1) / per_epoch + 1; };
+  loop.preview = [&](int64_t step, EventSink& s) { preview(s, 1, step, source_net_, *source_test_, "source"); };
+  // The stage's last evaluation is the source-only one on the whole source test set (evaluate_source_only).
+  loop.evaluate_at = [&, total = loop.total](int64_t step) {
+    return step % per_epoch == 0 && (step / per_epoch) % eval_every_epochs == 0 && step < total;
+  };
+  loop.evaluate = [&](int64_t step, EventSink& s) {
+    const auto e = evaluate(source_net_, *curve_source_test_, config_.eval_batch_size, config_.workers);
+    s.on_evaluation(to_event(e, 1, step, "source_test", "source", curve_source_test_->size()));
+  };
+  run_stage(loop, sink, stop);
 }
 
 void Experiment::note_loader_wait(EventSink& sink, int stage, double waited, double seconds) {
   if (!config_.stream) return;
   // Measured by this process (the last part of a resumed stage).
-  state_["loader_wait"]["stage" + std::to_string(stage)] = {{"waited_seconds", waited}, {"stage_seconds", seconds}};
+  state_.loader_wait[stage] = {waited, seconds};
   sink.on_message("stage " + std::to_string(stage) + ": the network waited " + std::to_string(waited) +
                   " s on the image loader, " + std::to_string(seconds > 0 ? 100 * waited / seconds : 0.0) +
                   " % of " + std::to_string(seconds) + " s");
 }
 
 void Experiment::evaluate_source_only(EventSink& sink) {
+  const auto started = Clock::now();
+  const int64_t step = state_.stage1.step;
   const auto plain = evaluate(source_net_, *target_test_, config_.eval_batch_size, config_.workers);
   const auto source_test = evaluate(source_net_, *source_test_, config_.eval_batch_size, config_.workers);
-  sink.on_evaluation(to_event(plain, 1, state_["step"], "target_test", "source"));
+  sink.on_evaluation(to_event(source_test, 1, step, "source_test", "source", source_test_->size()));
+  sink.on_evaluation(to_event(plain, 1, step, "target_test", "source", target_test_->size()));
   // AdaBN: the same weights with batch-norm statistics of the target domain.
   models::FanNet adabn(source_net_->options);
   adabn->to(device_);
@@ -353,13 +444,13 @@ void Experiment::evaluate_source_only(EventSink& sink) {
   reestimate_batch_norm(adabn, *target_train_, config_.stage1_batch_size, config_.workers,
                         target_train_->streams() ? kAdaBnStreamImages : -1);
   const auto adapted_bn = evaluate(adabn, *target_test_, config_.eval_batch_size, config_.workers);
-  state_["source_only"] = plain.to_json();
+  state_.source_only = accuracy_of(plain, /*with_classes=*/true);
   if (target_validation_) {
     const auto v = evaluate(source_net_, *target_validation_, config_.eval_batch_size, config_.workers);
-    sink.on_evaluation(to_event(v, 1, state_["step"], "target_validation", "source"));
-    state_["target_validation"]["source_only"] = v.top1;
+    sink.on_evaluation(to_event(v, 1, step, "target_validation", "source", target_validation_->size()));
+    state_.validation_source_only = v.top1;
   }
-  state_["source_only_adabn"] = {{"top1", adapted_bn.top1}, {"top5", adapted_bn.top5}};
+  state_.source_only_adabn = accuracy_of(adapted_bn, /*with_classes=*/false);
   if (config_.stage2_source_prior == "target_estimate") {
     // Hard predictions of the AdaBN network on the (unlabelled) target training images
     // (in memory: the config refuses this setting with streamed sets).
@@ -367,20 +458,19 @@ void Experiment::evaluate_source_only(EventSink& sink) {
     const auto predicted = predict_logits(adabn, target.dataset().images, config_.eval_batch_size).argmax(1);
     const auto counts = torch::bincount(predicted.to(torch::kCPU), {}, target_train_->num_classes()).to(torch::kDouble);
     const auto prior = counts / counts.sum();
-    std::vector<double> p(prior.data_ptr<double>(), prior.data_ptr<double>() + prior.numel());
-    state_["target_prior_estimate"] = p;
+    state_.target_prior_estimate.assign(prior.data_ptr<double>(), prior.data_ptr<double>() + prior.numel());
     std::string text;
-    for (double v : p) text += (text.empty() ? "" : " ") + std::to_string(v).substr(0, 5);
+    for (double v : state_.target_prior_estimate) text += (text.empty() ? "" : " ") + std::to_string(v).substr(0, 5);
     sink.on_message("target class proportions estimated by AdaBN on " + std::to_string(target_train_->size()) +
                     " target training images: " + text);
   }
-  state_["source_test"] = {{"top1", source_test.top1}, {"top5", source_test.top5}};
+  state_.source_test = accuracy_of(source_test, /*with_classes=*/false);
   sink.on_message("source only: target test top-1 " + std::to_string(plain.top1) + " (with target BN statistics " +
                   std::to_string(adapted_bn.top1) + "), source test top-1 " + std::to_string(source_test.top1));
+  state_.seconds["source_only_evaluation"] += seconds_since(started);
 }
 
 void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
-  const int64_t total = config_.stage2_iterations;
   // In-memory source images never change, so their frozen logits are computed
   // once and the source stream hands out indices only; streamed ones are
   // augmented per batch and go through the source network.
@@ -390,13 +480,6 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
                                    /*load_images=*/memory_source == nullptr);
   data::BatchStream target_batcher(target_train_, config_.stage2_batch_size,
                                    static_cast<uint64_t>(config_.seed) ^ kTargetBatchSalt, true, config_.workers);
-  int64_t step = state_.value("step", int64_t{0});
-  if (step > 0) {
-    source_batcher.restore(state_["source_batcher"]["epoch"], state_["source_batcher"]["cursor"]);
-    target_batcher.restore(state_["target_batcher"]["epoch"], state_["target_batcher"]["cursor"]);
-  } else {
-    sink.on_stage({2, "adaptation", total});
-  }
   if (memory_source != nullptr) adapter_->precompute_source_logits(memory_source->dataset().images);
   // stage2.source_prior = target_estimate: each source image drawn with weight
   // p̂_target(y) / p_source(y), so D's source side has the target's estimated class mix.
@@ -406,95 +489,90 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
     const auto labels = memory_source->dataset().labels.to(torch::kCPU, torch::kLong);
     const auto source_prior =
         torch::bincount(labels, {}, source_train_->num_classes()).to(torch::kDouble) / labels.numel();
-    const auto target_prior = torch::tensor(state_.at("target_prior_estimate").get<std::vector<double>>(), torch::kDouble);
+    const auto target_prior = torch::tensor(state_.target_prior_estimate, torch::kDouble);
     source_weights = (target_prior / source_prior.clamp_min(1e-12)).index_select(0, labels).to(torch::kFloat);
   }
-  StageClock clock(state_.value("stage2_seconds", 0.0));
-  auto save_position = [&] {
-    state_["step"] = step;
-    state_["source_batcher"] = {{"epoch", source_batcher.epoch()}, {"cursor", source_batcher.cursor()}};
-    state_["target_batcher"] = {{"epoch", target_batcher.epoch()}, {"cursor", target_batcher.cursor()}};
-    state_["stage2_seconds"] = clock.elapsed();
-  };
-  while (step < total) {
-    if (stop.stop_requested() || wait_while_paused(stop)) break;
+  StageLoop loop;
+  loop.stage = 2;
+  loop.name = "adaptation";
+  loop.total = config_.stage2_iterations;
+  loop.streams = {{"source", &source_batcher}, {"target", &target_batcher}};
+  loop.learning_rates = {{"target", config_.stage2_lr}, {"discriminator", config_.stage2_discriminator_lr}};
+  loop.nan_hint = "try lower stage2 learning rates";
+  loop.train_step = [&](int64_t done, int64_t& count) {
     auto source_batch = source_batcher.next();
     if (source_weights.defined()) {
       // One generator per step, seeded by (seed, step): a resumed run draws the same batches.
       auto generator = at::detail::createCPUGenerator(
-          (static_cast<uint64_t>(config_.seed) ^ kSourcePriorSalt) + static_cast<uint64_t>(step));
+          (static_cast<uint64_t>(config_.seed) ^ kSourcePriorSalt) + static_cast<uint64_t>(done));
       source_batch.indices = torch::multinomial(source_weights, source_batch.indices.size(0), true, generator);
     }
     const auto target_images = target_batcher.next().images.to(device_);
-    const auto losses =
-        memory_source != nullptr
-            ? adapter_->step(source_batch.indices.to(device_), target_images)
-            : adapter_->step_with_logits(adapter_->source_logits_of(source_batch.images.to(device_)), target_images);
-    ++step;
-    clock.count(target_images.size(0));
-    check_finite(losses, 2, step, run_dir_.checkpoint_path(), "try lower stage2 learning rates", sink);
-    if (step % config_.log_every == 0 || step == total)
-      sink.on_step(step_event(2, step, total, 0, losses,
-                              {{"target", config_.stage2_lr}, {"discriminator", config_.stage2_discriminator_lr}},
-                              clock));
-    if (config_.preview_every > 0 && (step % config_.preview_every == 0 || step == total))
-      preview(sink, 2, step, target_net_, *target_test_, "target");
-    if ((config_.eval_every > 0 && step % config_.eval_every == 0) || step == total) {
-      const auto e = evaluate(target_net_, *target_test_, config_.eval_batch_size, config_.workers);
-      sink.on_evaluation(to_event(e, 2, step, "target_test", "target"));
-      if (step == total) state_["adapted"] = e.to_json();
-      if (target_validation_) {
-        const auto v = evaluate(target_net_, *target_validation_, config_.eval_batch_size, config_.workers);
-        sink.on_evaluation(to_event(v, 2, step, "target_validation", "target"));
-        if (step == total) state_["target_validation"]["adapted"] = v.top1;
-      }
+    count = target_images.size(0);
+    return memory_source != nullptr
+               ? adapter_->step(source_batch.indices.to(device_), target_images)
+               : adapter_->step_with_logits(adapter_->source_logits_of(source_batch.images.to(device_)), target_images);
+  };
+  loop.preview = [&](int64_t step, EventSink& s) { preview(s, 2, step, target_net_, *target_test_, "target"); };
+  loop.evaluate_at = [&](int64_t step) {
+    return (config_.eval_every > 0 && step % config_.eval_every == 0) || step == loop.total;
+  };
+  loop.evaluate = [&](int64_t step, EventSink& s) {
+    // The last evaluation gives the adapted numbers: always on the whole sets.
+    const bool last = step == loop.total;
+    const auto& test = last ? target_test_ : curve_target_test_;
+    const auto e = evaluate(target_net_, *test, config_.eval_batch_size, config_.workers);
+    s.on_evaluation(to_event(e, 2, step, "target_test", "target", test->size()));
+    if (last) state_.adapted = accuracy_of(e, /*with_classes=*/true);
+    if (target_validation_) {
+      const auto& validation = last ? target_validation_ : curve_target_validation_;
+      const auto v = evaluate(target_net_, *validation, config_.eval_batch_size, config_.workers);
+      s.on_evaluation(to_event(v, 2, step, "target_validation", "target", validation->size()));
+      if (last) state_.validation_adapted = v.top1;
     }
-    if (step % config_.checkpoint_every == 0 && step < total) {
-      save_position();
-      checkpoint();
-    }
-  }
-  save_position();
-  note_loader_wait(sink, 2, target_batcher.waited_seconds() + source_batcher.waited_seconds(), clock.this_process());
+  };
+  run_stage(loop, sink, stop);
 }
 
-json Experiment::results(const std::string& status) const {
-  json r;
-  r["status"] = status;
-  r["name"] = config_.name;
-  r["variant"] = models::to_string(config_.variant);
-  r["encoder"] = models::to_string(config_.encoder);
-  r["seed"] = config_.seed;
-  r["source"] = config_.resolved["source"];
-  r["target"] = config_.resolved["target"];
-  r["framing"] = config_.preprocess.framing;
-  r["source_only"] = state_.value("source_only", json());
-  r["source_only_adabn"] = state_.value("source_only_adabn", json());
-  if (state_.contains("target_prior_estimate")) r["target_prior_estimate"] = state_["target_prior_estimate"];
-  r["source_test"] = state_.value("source_test", json());
-  r["adapted"] = state_.value("adapted", json());
-  if (state_.contains("loader_wait")) r["loader_wait"] = state_["loader_wait"];
-  if (state_.contains("target_validation")) {
-    r["target_validation"] = state_["target_validation"];
-    r["target_validation"]["images"] = config_.target.validation;
-  }
-  const double s1 = state_.value("stage1_seconds", 0.0), s2 = state_.value("stage2_seconds", 0.0);
-  r["wall_seconds"] = {{"stage1", s1}, {"stage2", s2}, {"total", s1 + s2}};
-  r["stage1_steps"] = state_.value("stage1_steps", int64_t{0});
-  r["stage2_steps"] = state_["stage"] == 2 || state_["stage"] == 3 ? state_.value("step", int64_t{0}) : 0;
-  r["device"] = device_.str();
-  r["threads"] = torch::get_num_threads();
-  r["versions"] = {{"fan", FAN_VERSION}, {"torch", TORCH_VERSION}};
+io::Results Experiment::results(const std::string& status) const {
+  io::Results r;
+  r.status = status;
+  r.name = config_.name;
+  r.variant = models::to_string(config_.variant);
+  r.encoder = models::to_string(config_.encoder);
+  r.seed = config_.seed;
+  r.source = config_.resolved["source"];
+  r.target = config_.resolved["target"];
+  r.framing = config_.preprocess.framing;
+  r.source_only = state_.source_only;
+  r.source_only_adabn = state_.source_only_adabn;
+  r.source_test = state_.source_test;
+  r.adapted = state_.adapted;
+  r.target_prior_estimate = state_.target_prior_estimate;
+  r.loader_wait = state_.loader_wait;
+  r.validation_source_only = state_.validation_source_only;
+  r.validation_adapted = state_.validation_adapted;
+  if (target_validation_) r.validation_images = config_.target.validation;
+  r.eval_images = config_.eval_images;
+  r.stage1_seconds = state_.stage1.seconds;
+  r.stage2_seconds = state_.stage2.seconds;
+  r.stage1_steps = state_.stage1.step;
+  r.stage2_steps = state_.stage == io::Stage::kSource ? 0 : state_.stage2.step;
+  r.seconds = state_.seconds;
+  r.device = device_.str();
+  r.threads = torch::get_num_threads();
+  r.fan_version = FAN_VERSION;
+  r.torch_version = TORCH_VERSION;
   return r;
 }
 
-json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
-  if (!metrics_)
-    metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), state_.value("metrics_lines", int64_t{0}));
+io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) {
+  const auto started = Clock::now();
+  if (!metrics_) metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), state_.metrics_lines);
   StopToken local_stop;
   StopToken& stop = external_stop ? *external_stop : local_stop;
   MultiSink sink({metrics_.get(), external_sink});
-  if (state_.value("stage", 1) >= 3) {
+  if (state_.stage == io::Stage::kFinished) {
     sink.on_message(run_dir_.path().string() + ": this run has already finished");
     auto done = run_dir_.read_results();
     sink.on_finished(done);
@@ -515,25 +593,23 @@ json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
                                         " loader threads)" : ""));
   build_networks();
 
-  const bool resuming = std::filesystem::exists(run_dir_.checkpoint_path());
-  if (resuming) {
-    const int stage = state_.value("stage", 1);
-    if (stage >= 2) make_adapter();
+  if (run_dir_.has_checkpoint()) {
+    if (state_.stage == io::Stage::kAdaptation) make_adapter();
     restore_checkpoint();
   }
+  // Everything before the first step (data, networks, restoring), this process's part.
+  state_.seconds["setup"] += seconds_since(started);
 
-  if (state_.value("stage", 1) == 1) {
+  if (state_.stage == io::Stage::kSource) {
     run_stage1(sink, stop);
     if (stop.stop_requested()) {
       return stopped(1, sink);
     }
     evaluate_source_only(sink);
-    state_["stage1_steps"] = state_["step"];
     // Stage 2 starts from the trained source network.
     models::copy_state(*source_net_, *target_net_);
     make_adapter();
-    state_["stage"] = 2;
-    state_["step"] = 0;
+    state_.stage = io::Stage::kAdaptation;
     checkpoint();
   }
 
@@ -541,7 +617,7 @@ json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
   if (stop.stop_requested()) {
     return stopped(2, sink);
   }
-  state_["stage"] = 3;
+  state_.stage = io::Stage::kFinished;
   auto r = results("finished");
   run_dir_.write_results(r);
   checkpoint();
@@ -549,11 +625,12 @@ json Experiment::run(EventSink* external_sink, StopToken* external_stop) {
   return r;
 }
 
-json Experiment::stopped(int stage, EventSink& sink) {
+io::Results Experiment::stopped(int stage, EventSink& sink) {
   // The checkpoint at the stop is what `fan resume` continues from.
   checkpoint();
-  sink.on_message("stopped in stage " + std::to_string(stage) + " at step " + state_["step"].dump() +
-                  "; resume with `fan resume " + run_dir_.path().string() + "`");
+  sink.on_message("stopped in stage " + std::to_string(stage) + " at step " +
+                  std::to_string(state_.position(stage).step) + "; resume with `fan resume " +
+                  run_dir_.path().string() + "`");
   auto r = results("stopped");
   sink.on_finished(r);
   return r;
@@ -578,7 +655,8 @@ void Experiment::make_adapter() {
 
 void Experiment::restore_checkpoint() {
   const auto [modules, optimizers] = checkpoint_contents();
-  state_ = io::load_checkpoint(run_dir_.checkpoint_path(), modules, optimizers);
+  const auto path = run_dir_.checkpoint_path();
+  state_ = io::run_state_from_json(io::load_checkpoint(path, modules, optimizers), path.string());
 }
 
 }  // namespace fan::train

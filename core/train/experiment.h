@@ -7,13 +7,15 @@
 #include "core/io/run_dir.h"
 #include "core/models/discriminator.h"
 #include "core/models/fan_net.h"
-#include "core/train/events.h"
+#include "core/events/events.h"
+#include "core/io/records.h"
 #include "core/train/source_trainer.h"
 #include "core/train/target_adapter.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 namespace fan::train {
@@ -39,19 +41,39 @@ class Experiment {
   // Continues the run in `run_dir` from its last checkpoint.
   static std::unique_ptr<Experiment> resume(const std::filesystem::path& run_dir);
 
-  // Runs to the end (or until `stop` asks). Returns results.json's content,
-  // with "status": "finished" or "stopped". Throws fan::Error on bad data or
-  // a non-finite loss (after an error event; the last checkpoint is kept).
-  nlohmann::json run(EventSink* sink = nullptr, StopToken* stop = nullptr);
+  // Runs to the end (or until `stop` asks). Returns the results, with status
+  // "finished" (also written to the run directory) or "stopped". Throws
+  // fan::Error on bad data or a non-finite loss (after an error event; the
+  // last checkpoint is kept).
+  io::Results run(EventSink* sink = nullptr, StopToken* stop = nullptr);
 
   const io::ExperimentConfig& config() const { return config_; }
   const io::RunDirectory& run_directory() const { return run_dir_; }
+  const io::RunState& state() const { return state_; }
 
   models::FanNet& source_net() { return source_net_; }
   models::FanNet& target_net() { return target_net_; }
 
  private:
-  Experiment(io::ExperimentConfig config, io::RunDirectory run_dir, nlohmann::json state);
+  Experiment(io::ExperimentConfig config, io::RunDirectory run_dir, io::RunState state);
+
+  // What one stage's loop needs; the loop itself (run_stage) is the same for both stages:
+  // restore or announce, step, log, preview, evaluate, checkpoint, save the position.
+  struct StageLoop {
+    int stage = 1;
+    std::string name;  // "source" | "adaptation"
+    int64_t total = 0;
+    std::vector<std::pair<std::string, data::BatchStream*>> streams;  // saved and restored by name
+    std::map<std::string, double> learning_rates;                      // for the step events
+    std::string nan_hint;                                              // a non-finite loss's advice
+    // One training step after `done` steps; sets `images` to how many it trained on.
+    std::function<std::map<std::string, double>(int64_t done, int64_t& images)> train_step;
+    std::function<int64_t(int64_t step)> epoch;  // for the step events (null: 0)
+    std::function<void(int64_t step, EventSink&)> preview;
+    std::function<bool(int64_t step)> evaluate_at;
+    std::function<void(int64_t step, EventSink&)> evaluate;
+  };
+  void run_stage(StageLoop& loop, EventSink& sink, StopToken& stop);
   // The four image sets: tensors in memory, or streamed image folders.
   void load_data();
   void build_networks();
@@ -62,7 +84,7 @@ class Experiment {
   void note_loader_wait(EventSink& sink, int stage, double waited, double seconds);
   void checkpoint();
   // Ends run() on a stop request: checkpoint, message, "stopped" results.
-  nlohmann::json stopped(int stage, EventSink& sink);
+  io::Results stopped(int stage, EventSink& sink);
   // The modules and optimizers a checkpoint holds at the current stage.
   std::pair<io::ModuleMap, io::OptimizerMap> checkpoint_contents();
   void restore_checkpoint();
@@ -71,14 +93,16 @@ class Experiment {
   bool mixed_precision() const { return config_.mixed_precision && device_.is_cuda(); }
   void preview(EventSink& sink, int stage, int64_t step, models::FanNet& net, const data::ImageSet& set,
                const std::string& domain);
-  nlohmann::json results(const std::string& status) const;
+  io::Results results(const std::string& status) const;
 
   io::ExperimentConfig config_;
   io::RunDirectory run_dir_;
-  nlohmann::json state_;  // stage, step, batchers, metrics lines, timings, evaluations
+  io::RunState state_;
   torch::Device device_{torch::kCPU};
   std::shared_ptr<data::ImageSet> source_train_, source_test_, target_train_, target_test_;
   std::shared_ptr<data::ImageSet> target_validation_;  // null unless target.validation > 0
+  // The sets the curves' evaluations use during training (eval.images; the whole sets when 0).
+  std::shared_ptr<const data::ImageSet> curve_source_test_, curve_target_test_, curve_target_validation_;
   std::map<std::string, torch::Tensor> preview_images_;  // per domain, loaded once
   models::FanNet source_net_{nullptr}, target_net_{nullptr};
   models::Discriminator discriminator_{nullptr};

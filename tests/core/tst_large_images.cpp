@@ -277,7 +277,7 @@ class TestLargeImages : public QObject {
     QCOMPARE(config.latent_dim, int64_t(512));
     QCOMPARE(config.domain_specific_dim, int64_t(256));
     train::Experiment experiment(config, dir / "run");
-    const auto r = experiment.run();
+    const auto r = io::to_json(experiment.run());
     QCOMPARE(r["status"].get<std::string>(), std::string("finished"));
     QCOMPARE(r["encoder"].get<std::string>(), std::string("resnet18"));
     QCOMPARE(r["stage1_steps"].get<int>(), 6);  // 18 images, batch 8: 2 per epoch

@@ -4,6 +4,7 @@
 
 #include "core/data/domain.h"
 
+#include "core/analysis/curves.h"
 #include "core/io/config.h"
 #include "core/io/run_dir.h"
 #include "core/models/discriminator.h"
@@ -64,10 +65,12 @@ class StopAt : public train::EventSink {
 
 // The metric stream without wall-clock fields.
 std::vector<json> comparable_metrics(const std::filesystem::path& run) {
-  auto records = io::RunDirectory(run).read_metrics();
-  for (auto& r : records) {
+  std::vector<json> records;
+  for (const auto& record : io::RunDirectory(run).read_metrics()) {
+    auto r = io::to_json(record);
     r.erase("images_per_second");
     r.erase("elapsed_seconds");
+    records.push_back(std::move(r));
   }
   return records;
 }
@@ -224,10 +227,62 @@ class TestTraining : public QObject {
     QVERIFY(count >= 8);
   }
 
+  // The curves drawn live (fed the events as they come) equal those rebuilt from the run directory.
+  void liveCurvesEqualReopened() {
+    struct Collector : train::EventSink {
+      analysis::CurveBuilder curves;
+      void on_stage(const train::StageEvent& e) override { curves.add(e); }
+      void on_step(const train::StepEvent& e) override { curves.add(e); }
+      void on_evaluation(const train::EvaluationEvent& e) override { curves.add(e); }
+    } live;
+    test::ScratchDir runs;
+    train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())), runs / "run").run(&live);
+    const auto reopened = analysis::curves_from_metrics(io::RunDirectory(runs / "run").read_metrics());
+    QCOMPARE(reopened.records(), live.curves.records());
+    for (int figure = 0; figure < 3; ++figure) {
+      const auto& a = figure < 2 ? live.curves.stage(figure + 1) : live.curves.accuracy();
+      const auto& b = figure < 2 ? reopened.stage(figure + 1) : reopened.accuracy();
+      QCOMPARE(a.title, b.title);
+      QCOMPARE(a.series.size(), b.series.size());
+      for (size_t i = 0; i < a.series.size(); ++i) {
+        const auto &x = a.series[i], &y = b.series[i];
+        QCOMPARE(x.name, y.name);
+        QVERIFY(x.color == y.color && x.dashed == y.dashed && x.markers == y.markers && x.right_axis == y.right_axis);
+        QCOMPARE(x.x, y.x);
+        QCOMPARE(x.y, y.y);  // bit-exact: metrics.jsonl keeps doubles round-trip exact
+      }
+    }
+    // Stage 2 has its losses, the discriminator's accuracy (right axis) and the test accuracy (dashed, markers).
+    QStringList names;
+    for (const auto& series : live.curves.stage(2).series) names << QString::fromStdString(series.name);
+    for (const char* name : {"L_advD", "L_advM", "discriminator accuracy", "target test accuracy"})
+      QVERIFY2(names.contains(name), qPrintable(names.join(", ")));
+  }
+
+  // eval.images: the curves' evaluations use a fixed subset; the reported numbers the whole test set.
+  void curveEvaluationsUseASubset() {
+    test::ScratchDir runs;
+    auto config = tiny_config(data_.path());
+    config["eval"]["images"] = 40;
+    const auto r = io::to_json(train::Experiment(io::ExperimentConfig::from_json(config), runs / "subset").run());
+    const auto whole = io::to_json(train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())),
+                                                     runs / "whole").run());
+    QCOMPARE(r["eval_images"].get<int>(), 40);
+    // Evaluation does not touch training: the numbers equal those of the default run.
+    QCOMPARE(r["adapted"]["top1"].get<double>(), whole["adapted"]["top1"].get<double>());
+    QCOMPARE(r["source_only"]["top1"].get<double>(), whole["source_only"]["top1"].get<double>());
+    std::map<std::pair<int, int64_t>, int64_t> images;  // (stage, step) → images of the target or source test set
+    for (const auto& m : io::RunDirectory(runs / "subset").read_metrics())
+      if (const auto* e = std::get_if<events::EvaluationEvent>(&m)) images[{e->stage, e->step}] = e->images;
+    QCOMPARE(images.at({2, 8}), int64_t(40));    // during adaptation: the subset
+    QCOMPARE(images.at({2, 24}), int64_t(100));  // the last: the whole target test set
+    QCOMPARE(images.at({1, 10}), int64_t(40));   // stage 1, epoch 1 of 3: the source test subset
+  }
+
   void tinyRunBeatsChance() {
     test::ScratchDir runs;
     train::Experiment experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())), runs / "run");
-    const auto r = experiment.run();
+    const auto r = io::to_json(experiment.run());
     QCOMPARE(r["status"].get<std::string>(), std::string("finished"));
     const double adapted = r["adapted"]["top1"];
     const double source_only = r["source_only"]["top1"];
@@ -239,9 +294,8 @@ class TestTraining : public QObject {
       QVERIFY2(std::filesystem::exists(runs / "run" / f), f);
     const auto metrics = io::RunDirectory(runs / "run").read_metrics();
     int stage1 = 0, stage2 = 0;
-    for (const auto& m : metrics) {
-      if (m["type"] == "step") (m["stage"] == 1 ? stage1 : stage2)++;
-    }
+    for (const auto& m : metrics)
+      if (const auto* step = std::get_if<events::StepEvent>(&m)) (step->stage == 1 ? stage1 : stage2)++;
     QCOMPARE(stage1, 3 * (320 / 32));
     QCOMPARE(stage2, 24);
     // Finished runs are not overwritten.
@@ -272,13 +326,13 @@ class TestTraining : public QObject {
     auto config = tiny_config(data_.path());
     config["target"]["validation"] = 50;
     train::Experiment experiment(io::ExperimentConfig::from_json(config), runs / "run");
-    const auto r = experiment.run();
+    const auto r = io::to_json(experiment.run());
     QCOMPARE(r["target_validation"]["images"].get<int>(), 50);
     const double v = r["target_validation"]["adapted"];
     QVERIFY(v >= 0 && v <= 1);
     int validation_events = 0;
     for (const auto& m : io::RunDirectory(runs / "run").read_metrics())
-      if (m.value("split", "") == "target_validation") ++validation_events;
+      if (const auto* e = std::get_if<events::EvaluationEvent>(&m); e && e->split == "target_validation") ++validation_events;
     QCOMPARE(validation_events, 1 + 24 / 8);  // source only, then every 8 adaptation steps
   }
 
@@ -293,14 +347,14 @@ class TestTraining : public QObject {
     QFETCH(int, step);
     test::ScratchDir runs;
     const auto config = io::ExperimentConfig::from_json(tiny_config(data_.path()));
-    const auto whole = train::Experiment(config, runs / "whole").run();
+    const auto whole = io::to_json(train::Experiment(config, runs / "whole").run());
 
     train::StopToken token;
     StopAt stopper(token, stage, step);
-    const auto partial = train::Experiment(config, runs / "parts").run(&stopper, &token);
+    const auto partial = io::to_json(train::Experiment(config, runs / "parts").run(&stopper, &token));
     QCOMPARE(partial["status"].get<std::string>(), std::string("stopped"));
     QVERIFY(!std::filesystem::exists(runs / "parts" / "results.json"));
-    const auto resumed = train::Experiment::resume(runs / "parts")->run();
+    const auto resumed = io::to_json(train::Experiment::resume(runs / "parts")->run());
     QCOMPARE(resumed["status"].get<std::string>(), std::string("finished"));
 
     QCOMPARE(resumed["adapted"]["top1"].get<double>(), whole["adapted"]["top1"].get<double>());
@@ -317,7 +371,7 @@ class TestTraining : public QObject {
     auto json_config = tiny_config(data_.path());
     json_config["stage2"]["source_prior"] = "target_estimate";
     const auto config = io::ExperimentConfig::from_json(json_config);
-    const auto whole = train::Experiment(config, runs / "whole").run();
+    const auto whole = io::to_json(train::Experiment(config, runs / "whole").run());
     const auto prior = whole["target_prior_estimate"].get<std::vector<double>>();
     QCOMPARE(prior.size(), size_t(10));
     double sum = 0;
@@ -329,11 +383,11 @@ class TestTraining : public QObject {
     train::StopToken token;
     StopAt stopper(token, 2, 11);
     train::Experiment(config, runs / "parts").run(&stopper, &token);
-    const auto resumed = train::Experiment::resume(runs / "parts")->run();
+    const auto resumed = io::to_json(train::Experiment::resume(runs / "parts")->run());
     QCOMPARE(resumed["adapted"]["top1"].get<double>(), whole["adapted"]["top1"].get<double>());
     QCOMPARE(comparable_metrics(runs / "whole"), comparable_metrics(runs / "parts"));
     // The default draws the source's own mix and reports no estimate.
-    const auto plain = train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())), runs / "plain").run();
+    const auto plain = io::to_json(train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())), runs / "plain").run());
     QVERIFY(!plain.contains("target_prior_estimate"));
     json_config["stage2"]["source_prior"] = "uniform";
     QVERIFY(test::error_of([&] { io::ExperimentConfig::from_json(json_config); }).contains("stage2.source_prior"));

@@ -3,6 +3,7 @@
 #include "core/test_util.h"
 
 #include "core/io/config.h"
+#include "core/io/run_dir.h"
 #include "widgets/loss_plot.h"
 #include "widgets/preview_panel.h"
 #include "workbench/embedding_panel.h"
@@ -120,7 +121,7 @@ class TestWorkbench : public QObject {
     QVERIFY(!window.form()->control("stage1.lr")->isEnabled());  // locked during the run
     QVERIFY(finished.wait(120000));
     QVERIFY(window.form()->control("stage1.lr")->isEnabled());
-    const auto results = json::parse(finished.first().first().toString().toStdString());
+    const auto results = fan::io::to_json(finished.first().first().value<fan::io::Results>());
     QCOMPARE(results["status"].get<std::string>(), std::string("finished"));
     QVERIFY(window.stagePlot(1)->pointCount("Lc") > 0);
     QVERIFY(window.stagePlot(2)->pointCount("L_advD") > 0);
@@ -164,10 +165,10 @@ class TestWorkbench : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(window.stagePlot(2)->pointCount("L_advD") > 3, 120000);
     window.stopExperiment();
     QVERIFY(finished.wait(60000));
-    const auto results = json::parse(finished.first().first().toString().toStdString());
+    const auto results = fan::io::to_json(finished.first().first().value<fan::io::Results>());
     QCOMPARE(results["status"].get<std::string>(), std::string("stopped"));
     const QString dir = window.currentRunDir();
-    QCOMPARE(fan::app::summarize_run(dir).status, QString("resumable"));
+    QCOMPARE(fan::io::RunDirectory(dir.toStdString()).summary().status, fan::io::RunSummary::Status::kResumable);
     // Opening the stopped run fills the plots from its files.
     fan::app::MainWindow viewer;
     viewer.setInteractive(false);

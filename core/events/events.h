@@ -1,14 +1,17 @@
-// What training reports as it goes: plain value structs and the EventSink interface.
+// What training reports as it goes: plain value structs, the EventSink interface, and the stop token.
+// The lowest layer of the core: it includes neither io nor train, so both can use it.
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-namespace fan::train {
+namespace fan::io {
+struct Results;  // core/io/records.h: what a run ends with
+}  // namespace fan::io
+
+namespace fan::events {
 
 struct StageEvent {
   int stage = 1;            // 1: source training, 2: adaptation
@@ -21,7 +24,7 @@ struct StepEvent {
   int64_t step = 0;  // 1-based within the stage
   int64_t total_steps = 0;
   int64_t epoch = 0;
-  std::map<std::string, double> losses;  // "Lc", "Lm", "Lr", "total", "L_advD", "L_advM"
+  std::map<std::string, double> losses;  // "Lc", "Lm", "Lr", "total", "L_advD", "L_advM", "D_acc"
   std::map<std::string, double> learning_rates;
   double images_per_second = 0;
   double elapsed_seconds = 0;  // within the stage
@@ -30,12 +33,13 @@ struct StepEvent {
 struct EvaluationEvent {
   int stage = 1;
   int64_t step = 0;
-  std::string split;  // "target_test" | "source_test" | "target_validation"
+  std::string split;    // "target_test" | "source_test" | "target_validation"
   std::string network;  // "source" | "target"
+  int64_t images = 0;   // how many images of the split were evaluated (eval.images: a fixed subset)
   double top1 = 0;
   double top5 = 0;
   std::vector<double> per_class;
-  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]; not kept in metrics.jsonl
 };
 
 // An 8-bit image, row-major, channels interleaved (1 = grey, 3 = RGB).
@@ -65,7 +69,7 @@ class EventSink {
   virtual void on_preview(const PreviewEvent&) {}
   virtual void on_message(const std::string&) {}
   virtual void on_error(const std::string&) {}
-  virtual void on_finished(const nlohmann::json& /*results*/) {}
+  virtual void on_finished(const io::Results& /*results*/) {}
 };
 
 // Fans events out to several sinks (null entries are skipped).
@@ -78,7 +82,7 @@ class MultiSink : public EventSink {
   void on_preview(const PreviewEvent& e) override { each([&](EventSink* s) { s->on_preview(e); }); }
   void on_message(const std::string& m) override { each([&](EventSink* s) { s->on_message(m); }); }
   void on_error(const std::string& m) override { each([&](EventSink* s) { s->on_error(m); }); }
-  void on_finished(const nlohmann::json& r) override { each([&](EventSink* s) { s->on_finished(r); }); }
+  void on_finished(const io::Results& r) override { each([&](EventSink* s) { s->on_finished(r); }); }
 
  private:
   template <typename Fn>
@@ -96,11 +100,26 @@ class StopToken {
   void set_paused(bool paused) { paused_.store(paused); }
   bool stop_requested() const { return stop_.load(); }
   bool paused() const { return paused_.load(); }
-  void reset() { stop_.store(false); paused_.store(false); }
+  void reset() {
+    stop_.store(false);
+    paused_.store(false);
+  }
 
  private:
   std::atomic<bool> stop_{false};
   std::atomic<bool> paused_{false};
 };
 
+}  // namespace fan::events
+
+// The training code and its front ends name these as fan::train::…, as before the move.
+namespace fan::train {
+using events::EvaluationEvent;
+using events::EventSink;
+using events::ImageBuffer;
+using events::MultiSink;
+using events::PreviewEvent;
+using events::StageEvent;
+using events::StepEvent;
+using events::StopToken;
 }  // namespace fan::train
