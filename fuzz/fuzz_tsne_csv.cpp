@@ -1,5 +1,5 @@
 // Fuzzes the t-SNE input CSV parser (points, one comma-separated row per line).
-#include "core/analysis/tsne.h"
+#include "core/analysis/points_csv.h"
 #include "core/util/error.h"
 
 #include <cstddef>

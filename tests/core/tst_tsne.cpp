@@ -1,6 +1,7 @@
 // t-SNE and PCA: cluster preservation, exact vs Barnes-Hut, calibration, determinism, cancel, CSV errors.
 #include "core/test_util.h"
 
+#include "core/analysis/points_csv.h"
 #include "core/analysis/tsne.h"
 #include "core/util/error.h"
 
