@@ -1,5 +1,6 @@
 // The embedding plot (Fig. 5): t-SNE or PCA of test images of both domains, in the logit
-// space and the domain-specific subspace, before and after adaptation.
+// space and the domain-specific subspace, before and after adaptation. The core computes
+// (analysis::embedding_figures); this panel starts, cancels and draws.
 #pragma once
 #include "run_model.h"
 
@@ -19,17 +20,6 @@ class QLabel;
 
 namespace fan::app {
 
-// One 2-D view: points of both domains (sources first).
-struct EmbeddingView {
-  QString title;
-  QVector<double> x, y;
-  QVector<int> domain;     // 0 source, 1 target
-  QVector<int> label, predicted, index;
-  double kl = 0;
-  // Proxy A-distances (only in the first view): logits, ht, hd × before, after.
-  QVector<double> a_distance;
-};
-
 class EmbeddingPanel : public QWidget {
   Q_OBJECT
  public:
@@ -39,7 +29,9 @@ class EmbeddingPanel : public QWidget {
   // Starts the computation off the GUI thread; `computed` fires when shown.
   void compute();
   void cancel();
-  const QVector<EmbeddingView>& views() const { return views_; }
+  // The views computed by the core (analysis::embedding_figures); the panel only draws them.
+  const std::vector<analysis::EmbeddingView>& views() const { return report_.views; }
+  const nlohmann::json& proxyADistance() const { return report_.proxy_a_distance; }
   bool exportCsv(const QString& path) const;
   bool exportPng(const QString& path) const;
   void setPointsPerDomain(int n);
@@ -52,9 +44,10 @@ class EmbeddingPanel : public QWidget {
  private:
   void draw();
   void hover(int view, QMouseEvent* event);
+  const analysis::EmbeddingView* viewIn(int slot) const;  // the view drawn in plot `slot`, or null
   std::shared_ptr<RunModel> model_;
   QVector<QCustomPlot*> plots_;
-  QVector<EmbeddingView> views_;
+  analysis::EmbeddingReport report_;
   QComboBox *method_, *colour_;
   QLineEdit *perplexity_, *points_;
   QProgressBar* progress_;

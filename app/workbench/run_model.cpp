@@ -1,7 +1,6 @@
 // A run's trained networks and test images.
 #include "run_model.h"
 
-#include "core/analysis/domain_distance.h"
 #include "core/train/experiment.h"
 #include "core/util/error.h"
 #include "training_worker.h"
@@ -75,35 +74,11 @@ QImage RunModel::interpolate(int a, int b, double alpha) const {
   return to_qimage(train::to_image_buffer(net->decode(hd, out_a.logits)[0]));
 }
 
-RunModel::Encoded RunModel::encode(Domain d, const std::vector<int>& indices, bool after) const {
+analysis::EmbeddingReport RunModel::embed(const analysis::EmbeddingOptions& options,
+                                          const std::function<void(double)>& progress,
+                                          const std::function<bool()>& stop) const {
   std::lock_guard lock(mutex_);
-  auto& net = after && d == Domain::kTarget ? adapted_net() : run_.source;
-  const auto idx = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kLong);
-  Encoded e;
-  e.features = analysis::extract_features(net, test(d).images.index_select(0, idx));
-  const auto labels = test(d).labels.index_select(0, idx).to(torch::kLong).contiguous();
-  const auto predicted = e.features.logits.argmax(1).contiguous();
-  e.labels.assign(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
-  e.predicted.assign(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + predicted.numel());
-  return e;
-}
-
-const torch::Tensor& RunModel::Encoded::tensor(Space space) const {
-  const auto& t = space == Space::kLogits           ? features.logits
-                  : space == Space::kDomainSpecific ? features.domain_specific
-                                                    : features.task_specific;
-  if (!t.defined()) throw Error("model.variant: this run's networks have no domain-specific subspace");
-  return t;
-}
-
-std::vector<float> RunModel::Encoded::rows(Space space, int* dimension) const {
-  const auto t = tensor(space).to(torch::kFloat).contiguous();
-  if (dimension) *dimension = static_cast<int>(t.size(1));
-  return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-}
-
-double RunModel::proxyADistance(const Encoded& source, const Encoded& target, Space space) {
-  return analysis::proxy_a_distance(source.tensor(space), target.tensor(space), /*seed=*/0).distance;
+  return analysis::embedding_figures(run_, options, progress, stop);
 }
 
 }  // namespace fan::app

@@ -1,5 +1,6 @@
 // A run's trained networks and test images, for the inspector and the embedding plot.
 #pragma once
+#include "core/analysis/embedding.h"
 #include "core/analysis/features.h"
 
 #include <QImage>
@@ -11,8 +12,6 @@
 namespace fan::app {
 
 enum class Domain { kSource, kTarget };
-// Which representation of an image: the logits, hd or ht.
-enum class Space { kLogits, kDomainSpecific, kTaskSpecific };
 
 // Owns tensors: used from worker threads only (QtConcurrent); calls are serialised.
 class RunModel {
@@ -41,21 +40,10 @@ class RunModel {
   // decoder((1−α)·hd_a + α·hd_b, logits_a) for two target test images.
   QImage interpolate(int target_a, int target_b, double alpha) const;
 
-  // One forward pass over the given test images: every subspace, labels and
-  // predictions. Before adaptation both domains go through the source network;
-  // after it, target images go through the target network (source images stay
-  // with the frozen source network, as the discriminator saw them).
-  struct Encoded {
-    analysis::Features features;
-    std::vector<int> labels, predicted;
-    // Rows of one subspace as floats (n × dimension, row-major).
-    std::vector<float> rows(Space space, int* dimension) const;
-    const torch::Tensor& tensor(Space space) const;
-  };
-  Encoded encode(Domain domain, const std::vector<int>& indices, bool after_adaptation) const;
-
-  // Proxy A-distance between the domains in `space` (2 = separable, 0 = not).
-  static double proxyADistance(const Encoded& source, const Encoded& target, Space space);
+  // Fig. 5 of this run (analysis::embedding_figures, under this model's lock).
+  analysis::EmbeddingReport embed(const analysis::EmbeddingOptions& options,
+                                  const std::function<void(double)>& progress,
+                                  const std::function<bool()>& stop) const;
 
  private:
   const data::Dataset& test(Domain d) const { return d == Domain::kSource ? run_.source_test : run_.target_test; }

@@ -20,10 +20,8 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-// Separate seed streams for the source and target samples and the Fig. 6b partners.
-constexpr uint64_t kTargetSampleSalt = 0xD1B54A32D192ED03ULL;
+// The seed stream of the Fig. 6b partners.
 constexpr uint64_t kSwapSalt = 0x8CB92BA72F3D8DD7ULL;
-constexpr uint64_t kDistanceSalt = 0xAEF17502108EF2D9ULL;
 // Blocks of Fig. 6 rows (each block: originals, then what was made from them).
 constexpr int64_t kGridBlocks = 2;
 // Fig. 6 tiles are scaled up this much (nearest neighbour) so that digits are visible.
@@ -42,11 +40,6 @@ std::string number(double v) {
 // Digits are their own names; other datasets' class names are not kept with the test set.
 std::string class_name(int64_t label) { return std::to_string(label); }
 
-struct Panel {
-  std::string tag, title;
-  torch::Tensor source, target;  // features N×D
-};
-
 torch::Tensor select_rows(const torch::Tensor& t, const std::vector<int64_t>& rows) {
   return t.index_select(0, torch::tensor(rows, torch::kLong).to(t.device()));
 }
@@ -56,45 +49,6 @@ void log_line(const FiguresOptions& o, const std::string& line) {
 }
 
 }  // namespace
-
-Rgb domain_color(bool source) { return source ? Rgb{214, 39, 40} : Rgb{31, 119, 180}; }
-
-Rgb class_color(int64_t label) {
-  // matplotlib's tab10: ten colours told apart easily.
-  static const Rgb kTab10[10] = {{31, 119, 180},  {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
-                                 {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127},
-                                 {188, 189, 34},  {23, 190, 207}};
-  return kTab10[((label % 10) + 10) % 10];
-}
-
-json measure_proxy_a_distance(RunModels& run, int64_t samples_per_domain, uint64_t seed) {
-  const int64_t n = std::min({samples_per_domain, run.source_test.size(), run.target_test.size()});
-  const auto src_rows = sample_indices(run.source_test.size(), n, seed);
-  const auto tgt_rows = sample_indices(run.target_test.size(), n, seed ^ kTargetSampleSalt);
-  const auto src_images = select_rows(run.source_test.images, src_rows);
-  const auto tgt_images = select_rows(run.target_test.images, tgt_rows);
-  const auto source = extract_features(run.source, src_images);
-  const auto before = extract_features(run.source, tgt_images);
-  Features after;
-  if (run.adapted()) after = extract_features(run.target, tgt_images);
-  json out;
-  out["samples_per_domain"] = n;
-  out["classifier"] =
-      "logistic regression (L2), standardised features, half of each domain to train, half to test";
-  const std::pair<const char*, torch::Tensor Features::*> spaces[] = {
-      {"logits", &Features::logits},
-      {"task_specific", &Features::task_specific},
-      {"domain_specific", &Features::domain_specific}};
-  for (const auto& [name, member] : spaces) {
-    if (!(source.*member).defined()) continue;
-    json entry;
-    entry["before"] = proxy_a_distance(source.*member, before.*member, seed ^ kDistanceSalt).to_json();
-    if (run.adapted())
-      entry["after"] = proxy_a_distance(source.*member, after.*member, seed ^ kDistanceSalt).to_json();
-    out[name] = entry;
-  }
-  return out;
-}
 
 FiguresReport write_figures(const fs::path& run_dir, const FiguresOptions& o, FigureRenderer* renderer) {
   FiguresReport report;
@@ -117,75 +71,34 @@ FiguresReport write_figures(const fs::path& run_dir, const FiguresOptions& o, Fi
   const bool adapted = run.adapted();
   models::FanNet& final_net = adapted ? run.target : run.source;
 
-  // Fig. 5: t-SNE of random test images of both domains.
-  const auto src_rows = sample_indices(run.source_test.size(), o.images_per_domain, o.seed);
-  const auto tgt_rows =
-      sample_indices(run.target_test.size(), o.images_per_domain, o.seed ^ kTargetSampleSalt);
-  const auto src_images = select_rows(run.source_test.images, src_rows);
-  const auto tgt_images = select_rows(run.target_test.images, tgt_rows);
-  const auto src_labels = select_rows(run.source_test.labels, src_rows).to(torch::kCPU);
-  const auto tgt_labels = select_rows(run.target_test.labels, tgt_rows).to(torch::kCPU);
-  const auto source_features = extract_features(run.source, src_images);
-  const auto before = extract_features(run.source, tgt_images);
-  Features after;
-  if (adapted) after = extract_features(run.target, tgt_images);
-
-  std::vector<Panel> panels = {
-      {"fig5a_logits_before", "logits before adaptation", source_features.logits, before.logits}};
-  if (adapted)
-    panels.push_back({"fig5b_logits_after", "logits after adaptation", source_features.logits, after.logits});
-  else
-    report.skipped.push_back("fig5b, fig5d: the run has not reached adaptation (stage 2)");
-  if (source_features.domain_specific.defined()) {
-    panels.push_back({"fig5c_dss_before", "domain-specific subspace before adaptation",
-                      source_features.domain_specific, before.domain_specific});
-    if (adapted)
-      panels.push_back({"fig5d_dss_after", "domain-specific subspace after adaptation",
-                        source_features.domain_specific, after.domain_specific});
-  } else {
-    report.skipped.push_back("fig5c, fig5d: this variant has no domain-specific subspace");
-  }
+  // Fig. 5: t-SNE of random test images of both domains (the workbench's embedding panel draws the same).
+  EmbeddingOptions e;
+  e.images_per_domain = o.images_per_domain;
+  e.perplexity = o.perplexity;
+  e.seed = o.seed;
+  e.tsne_method = o.method;
+  e.threads = o.threads;
+  e.distance_samples = kDistanceSamples;
+  const auto embedding = embedding_figures(run, e);
+  report.skipped.insert(report.skipped.end(), embedding.skipped.begin(), embedding.skipped.end());
   const std::string source_name = run.config.source.dataset + " (source)";
   const std::string target_name = run.config.target.dataset + " (target)";
-  for (const auto& panel : panels) {
-    const auto x = torch::cat({panel.source, panel.target}, 0).to(torch::kFloat32).contiguous();
-    const int64_t ns = panel.source.size(0), n = x.size(0);
-    TsneOptions t;
-    t.perplexity = o.perplexity;
-    t.seed = o.seed;
-    t.method = o.method;
-    t.threads = o.threads;
-    const auto result = tsne(x.data_ptr<float>(), n, x.size(1), t);
-    log_line(o, panel.tag + ": t-SNE of " + std::to_string(n) + " points (" + to_string(result.method) +
-                    "), KL " + number(result.kl_divergence));
+  for (const auto& view : embedding.views) {
+    log_line(o, view.tag + ": t-SNE of " + std::to_string(view.size()) + " points (" + view.method + "), KL " +
+                    number(view.kl_divergence));
     std::string csv = "x,y,domain,label\n";
-    ScatterFigure by_domain{panel.title + " (red: " + source_name + ", blue: " + target_name + ")", {}};
-    by_domain.series = {{source_name, domain_color(true), {}}, {target_name, domain_color(false), {}}};
-    ScatterFigure by_class{panel.title + " by class (" + source_name + ", " + target_name + ")", {}};
-    std::map<int64_t, size_t> class_series;
-    for (int64_t i = 0; i < n; ++i) {
-      const bool is_source = i < ns;
-      const int64_t label = is_source ? src_labels[i].item<int64_t>() : tgt_labels[i - ns].item<int64_t>();
-      const float px = result.embedding[2 * i], py = result.embedding[2 * i + 1];
-      csv += number(px) + "," + number(py) + "," + (is_source ? "source" : "target") + "," +
-             std::to_string(label) + "\n";
-      auto& series = by_domain.series[is_source ? 0 : 1].xy;
-      series.insert(series.end(), {px, py});
-      class_series.emplace(label, 0);
-    }
-    for (auto& [label, index] : class_series) {
-      index = by_class.series.size();
-      by_class.series.push_back({class_name(label), class_color(label), {}});
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t label = i < ns ? src_labels[i].item<int64_t>() : tgt_labels[i - ns].item<int64_t>();
-      auto& series = by_class.series[class_series[label]].xy;
-      series.insert(series.end(), {result.embedding[2 * i], result.embedding[2 * i + 1]});
-    }
-    write_text(out / (panel.tag + ".csv"), csv);
-    render(out / (panel.tag + ".png"), [&](const fs::path& p) { renderer->scatter(by_domain, p); });
-    render(out / (panel.tag + "_by_class.png"), [&](const fs::path& p) { renderer->scatter(by_class, p); });
+    for (int64_t i = 0; i < view.size(); ++i)
+      csv += number(view.xy[2 * i]) + "," + number(view.xy[2 * i + 1]) + "," +
+             (view.domain[i] == 0 ? "source" : "target") + "," + std::to_string(view.label[i]) + "\n";
+    write_text(out / (view.tag + ".csv"), csv);
+    render(out / (view.tag + ".png"),
+           [&](const fs::path& p) { renderer->scatter(by_domain(view, source_name, target_name), p); });
+    render(out / (view.tag + "_by_class.png"),
+           [&](const fs::path& p) { renderer->scatter(by_class(view, source_name, target_name), p); });
   }
+  const auto& tgt_rows = embedding.target_rows;
+  const auto tgt_images = select_rows(run.target_test.images, tgt_rows);
+  const auto tgt_labels = select_rows(run.target_test.labels, tgt_rows).to(torch::kCPU);
 
   // Fig. 6: reconstructions and the hd/logit swap, on the first sampled target images.
   const int64_t grid_n = std::min<int64_t>(kGridBlocks * o.grid_columns, tgt_images.size(0));
@@ -278,7 +191,7 @@ FiguresReport write_figures(const fs::path& run_dir, const FiguresOptions& o, Fi
 
   // Proxy A-distance of logits, ht and hd, before and after adaptation.
   {
-    report.proxy_a_distance = measure_proxy_a_distance(run, kDistanceSamples, o.seed);
+    report.proxy_a_distance = embedding.proxy_a_distance;
     write_text(out / "proxy_a_distance.json", report.proxy_a_distance.dump(2) + "\n");
     TableFigure table;
     table.title = "proxy A-distance between " + run.config.source.dataset + " and " +

@@ -1,6 +1,7 @@
 // The paper's figures for a run (Fig. 5 t-SNE, Fig. 6 reconstructions, curves, confusion, proxy A-distance).
 #pragma once
 #include "core/analysis/domain_distance.h"
+#include "core/analysis/embedding.h"
 #include "core/analysis/plot_data.h"
 #include "core/analysis/tsne.h"
 
@@ -14,10 +15,6 @@
 
 namespace fan::analysis {
 
-// Colours of the figures: source red, target blue (the paper's Fig. 5), and ten class colours.
-Rgb domain_color(bool source);
-Rgb class_color(int64_t label);
-
 struct FiguresOptions {
   int64_t images_per_domain = 1000;  // Fig. 5: random test images per domain
   double perplexity = 35;            // Fig. 5 (FAN-SPEC)
@@ -25,7 +22,7 @@ struct FiguresOptions {
   TsneOptions::Method method = TsneOptions::Method::kAuto;
   int threads = 0;
   int64_t grid_columns = 10;                    // Fig. 6: images per row
-  bool update_results = true;                   // add "proxy_a_distance" to results.json (when it exists)
+  bool update_results = true;                   // add the proxy A-distance to the run's results (when finished)
   std::function<void(const std::string&)> log;  // one line per step done
 };
 
@@ -40,16 +37,8 @@ struct FiguresReport {
 // loss_stage1, loss_stage2, accuracy (.csv, .png), confusion (.csv, .png),
 // proxy_a_distance (.json, .md, .png). PNG plots need `renderer` (null:
 // CSV only); image grids need OpenCV. Reads the run without changing it,
-// except results.json when `update_results`.
+// except its results when `update_results`.
 FiguresReport write_figures(const std::filesystem::path& run_dir, const FiguresOptions& options,
                             FigureRenderer* renderer);
-
-// The proxy A-distance of logits, ht and hd before (source network on both
-// domains) and after adaptation (source network on source, target network on
-// target), on the test sets (equal counts per domain, at most
-// `samples_per_domain`). Keys: "logits", "task_specific", "domain_specific",
-// each {"before": {...}, "after": {...}}, plus "samples_per_domain".
-struct RunModels;
-nlohmann::json measure_proxy_a_distance(RunModels& run, int64_t samples_per_domain, uint64_t seed);
 
 }  // namespace fan::analysis

@@ -150,9 +150,13 @@ class TestWorkbench : public QObject {
     window.embedding()->compute();
     QVERIFY(embedded.wait(60000));
     QCOMPARE(window.embedding()->views().size(), 4);
-    QCOMPARE(window.embedding()->views()[0].x.size(), 40);
-    QCOMPARE(window.embedding()->views()[0].a_distance.size(), 6);
-    for (double a : window.embedding()->views()[0].a_distance) QVERIFY(a >= 0 && a <= 2);
+    QCOMPARE(window.embedding()->views()[0].size(), int64_t(40));
+    const auto& distance = window.embedding()->proxyADistance();
+    for (const char* space : {"logits", "task_specific", "domain_specific"})
+      for (const char* when : {"before", "after"}) {
+        const double a = distance.at(space).at(when).at("distance").get<double>();
+        QVERIFY(a >= 0 && a <= 2);
+      }
     QVERIFY(window.embedding()->exportCsv(QString::fromStdString((runs_.path() / "emb.csv").string())));
   }
 
