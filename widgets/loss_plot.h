@@ -29,6 +29,8 @@ class LossPlot : public QWidget {
   void setCurves(const analysis::CurveFigure& figure, const QString& overlay = QString());
   const analysis::CurveFigure& curves() const { return figures_[QString()]; }
   void clear();
+  // Draws what is buffered now, without waiting for the coalescing timer.
+  void replotNow() { redraw(); }
   int pointCount(const QString& series) const;
   QStringList seriesNames() const;
   QVector<QPointF> series(const QString& name) const;

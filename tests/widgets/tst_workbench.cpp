@@ -13,6 +13,7 @@
 #include "workbench/runs_panel.h"
 
 #include <QApplication>
+#include <qcustomplot.h>
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QtTest>
@@ -109,6 +110,61 @@ class TestWorkbench : public QObject {
     QVERIFY(!window.openProject(QString::fromStdString((runs_.path() / "missing.json").string())));
     fan::test::write_file(runs_.path() / "corrupt.json", "{ not json");
     QVERIFY(!window.openProject(QString::fromStdString((runs_.path() / "corrupt.json").string())));
+  }
+
+  // What the plots showed live is what a reopened run shows: series, styles and values.
+  void livePlotsEqualReopenedPlots() {
+    fan::app::MainWindow window;
+    window.setInteractive(false);
+    QVERIFY(window.openProject(writeProject(tinyConfig(12), "live.json")));
+    // Taken as the run ends, before the window reopens the run from its directory.
+    struct Shown {
+      QStringList names;
+      QList<QPen> pens;
+      QList<int> shapes;
+      QList<QVector<QPointF>> points;
+    };
+    auto shown = [](fan::widgets::LossPlot* plot) {
+      plot->replotNow();
+      Shown s;
+      for (int i = 0; i < plot->plot()->graphCount(); ++i) {
+        auto* graph = plot->plot()->graph(i);
+        s.names << graph->name();
+        s.pens << graph->pen();
+        s.shapes << static_cast<int>(graph->scatterStyle().shape());
+        QVector<QPointF> points;
+        for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it)
+          points.append(QPointF(it->key, it->value));
+        s.points << points;
+      }
+      return s;
+    };
+    Shown live[2];
+    connect(&window, &fan::app::MainWindow::runFinished, this, [&] {
+      for (int stage : {1, 2}) live[stage - 1] = shown(window.stagePlot(stage));
+    }, Qt::DirectConnection);
+    QSignalSpy finished(&window, &fan::app::MainWindow::runFinished);
+    window.runExperiment();
+    QVERIFY(finished.wait(120000));
+    fan::app::MainWindow viewer;
+    viewer.setInteractive(false);
+    QVERIFY(viewer.openRun(window.currentRunDir()));
+    for (int stage : {1, 2}) {
+      const auto reopened = shown(viewer.stagePlot(stage));
+      const auto& before = live[stage - 1];
+      QCOMPARE(reopened.names, before.names);
+      QCOMPARE(reopened.pens, before.pens);
+      QCOMPARE(reopened.shapes, before.shapes);
+      QCOMPARE(reopened.points, before.points);
+    }
+    // The discriminator's accuracy stays after reopening (it used to vanish), solid on the accuracy axis.
+    QVERIFY(live[1].names.contains("discriminator accuracy"));
+    const int d = live[1].names.indexOf("discriminator accuracy");
+    const int t = live[1].names.indexOf("target test accuracy");
+    QVERIFY(t >= 0);
+    QCOMPARE(live[1].pens[d].style(), Qt::SolidLine);
+    QCOMPARE(live[1].pens[t].style(), Qt::DashLine);
+    QVERIFY(live[1].pens[d].color() != live[1].pens[t].color());
   }
 
   void tinyRunFillsEveryPanel() {
