@@ -156,7 +156,7 @@ void add_analysis_commands(CLI::App& app) {
   figures->add_option("--seed", g->seed, "Seed of the samples");
   figures->add_option("--method", g->method, "t-SNE method: auto, exact or barnes-hut");
   figures->add_option("--threads", g->threads, "t-SNE threads (0 = all cores)");
-  figures->add_flag("--no-results", g->no_results, "Do not add the proxy A-distance to results.json");
+  figures->add_flag("--no-results", g->no_results, "Do not add the proxy A-distance to the run's results");
   figures->callback([g] {
     analysis::FiguresOptions o;
     o.images_per_domain = g->n;

@@ -32,7 +32,7 @@ int run_experiment(fan::train::Experiment& experiment, bool quiet) {
   std::cerr << "run directory: " << experiment.run_directory().path().string() << "\n";
   const auto results = experiment.run(&console, &stop);
   g_stop = nullptr;
-  // The last line is results.json on one line, for scripts.
+  // The last line is the results record on one line (io::to_json), for scripts.
   std::cout << fan::io::to_json(results).dump() << std::endl;
   return results.finished() ? 0 : 3;
 }

@@ -20,7 +20,7 @@ class Experiment;
 namespace fan::app {
 
 // Value types that cross the thread boundary: the core's records (stage
-// starts, logged steps, evaluations — the lines of metrics.jsonl), previews as
+// starts, logged steps, evaluations — what the run directory keeps), previews as
 // QImages, and the typed results. No JSON text.
 struct PreviewImages {
   int stage = 1;
@@ -46,7 +46,7 @@ class TrainingWorker : public QObject {
   void resume(const QString& run_dir);
 
  signals:
-  // One record as metrics.jsonl gets it: a stage start, a logged step, an evaluation.
+  // One metric record, as the run directory gets it: a stage start, a logged step, an evaluation.
   void recorded(const fan::io::MetricRecord& record);
   void preview(const fan::app::PreviewImages& images);
   void message(const QString& text);

@@ -11,7 +11,7 @@
 namespace fan::analysis {
 
 // A run's networks and test sets, read-only: nothing in the run directory is
-// written (unlike Experiment::resume, which reopens metrics.jsonl), so this is
+// written (unlike Experiment::resume, which reopens the metric stream), so this is
 // safe on a run that is still training.
 struct RunModels {
   std::filesystem::path run_dir;
@@ -23,7 +23,7 @@ struct RunModels {
   bool adapted() const { return !target.is_empty(); }
 };
 
-// Reads config.json and checkpoint.pt of `run_dir`, loads the test sets from
+// Reads the config and checkpoint of `run_dir` (io::RunDirectory), loads the test sets from
 // the data root, rebuilds the networks (CPU, eval mode). fan::Error when the
 // run has no checkpoint yet or its files do not match.
 RunModels load_run(const std::filesystem::path& run_dir);

@@ -39,7 +39,7 @@ struct EvaluationEvent {
   double top1 = 0;
   double top5 = 0;
   std::vector<double> per_class;
-  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]; not kept in metrics.jsonl
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]; not kept in the metric records
 };
 
 // An 8-bit image, row-major, channels interleaved (1 = grey, 3 = RGB).
