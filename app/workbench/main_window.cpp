@@ -37,6 +37,8 @@ namespace fan::app {
 namespace {
 // Recent projects kept in the File menu.
 constexpr int kMaxRecent = 8;
+// The live curves go to the plots at most this often: a burst of records costs one copy of the figures.
+constexpr int kCurvesMs = 40;
 
 // One line of results for the log and the results label.
 QString results_text(const io::Results& r) {
@@ -180,6 +182,10 @@ void MainWindow::createMenus() {
 }
 
 void MainWindow::createWorker() {
+  curves_timer_ = new QTimer(this);
+  curves_timer_->setSingleShot(true);
+  curves_timer_->setInterval(kCurvesMs);
+  connect(curves_timer_, &QTimer::timeout, this, &MainWindow::flushCurves);
   worker_ = new TrainingWorker;
   worker_->moveToThread(&worker_thread_);
   connect(&worker_thread_, &QThread::finished, worker_, &QObject::deleteLater);
@@ -189,6 +195,7 @@ void MainWindow::createWorker() {
   connect(worker_, &TrainingWorker::recorded, this, &MainWindow::onRecord);
   connect(worker_, &TrainingWorker::preview, this, &MainWindow::onPreview);
   connect(worker_, &TrainingWorker::failed, this, [this](const QString& error) {
+    flushCurves();
     setRunning(false);
     appendLog("error: " + error);
     runs_->refresh();
@@ -339,6 +346,7 @@ void MainWindow::stopExperiment() {
 }
 
 void MainWindow::clearCurves() {
+  curves_timer_->stop();
   live_curves_ = analysis::CurveBuilder();
   stage1_plot_->clear();
   stage2_plot_->clear();
@@ -346,8 +354,7 @@ void MainWindow::clearCurves() {
 
 void MainWindow::onRecord(const io::MetricRecord& record) {
   live_curves_.add(record);
-  const int stage = io::stage_of(record);
-  stagePlot(stage)->setCurves(live_curves_.stage(stage));
+  if (!curves_timer_->isActive()) curves_timer_->start();
   if (const auto* s = std::get_if<events::StageEvent>(&record)) {
     appendLog(tr("stage %1 (%2): %3 steps").arg(s->stage).arg(QString::fromStdString(s->name)).arg(s->total_steps));
   } else if (const auto* step = std::get_if<events::StepEvent>(&record)) {
@@ -364,6 +371,11 @@ void MainWindow::onRecord(const io::MetricRecord& record) {
   }
 }
 
+void MainWindow::flushCurves() {
+  curves_timer_->stop();
+  for (int stage : {1, 2}) stagePlot(stage)->setCurves(live_curves_.stage(stage));
+}
+
 void MainWindow::onStep(const events::StepEvent& p) {
   const double fraction = p.total_steps > 0 ? double(p.step) / p.total_steps : 1;
   const double eta = fraction > 0 ? p.elapsed_seconds * (1 - fraction) / fraction : -1;
@@ -373,6 +385,7 @@ void MainWindow::onStep(const events::StepEvent& p) {
 }
 
 void MainWindow::onFinished(const io::Results& r) {
+  flushCurves();
   setRunning(false);
   if (!r.finished()) {
     appendLog(tr("stopped; resume it from File → Resume run or `fan resume %1`").arg(run_dir_));

@@ -7,6 +7,7 @@
 #include <QLabel>
 #include <QMainWindow>
 #include <QThread>
+#include <QTimer>
 
 class QPlainTextEdit;
 class QAction;
@@ -86,6 +87,8 @@ class MainWindow : public QMainWindow {
   void createWorker();
 
   analysis::CurveBuilder live_curves_;  // the run being trained, record by record
+  QTimer* curves_timer_ = nullptr;      // hands live_curves_ to the plots at most every kCurvesMs
+  void flushCurves();
   QThread worker_thread_;
   TrainingWorker* worker_ = nullptr;
   QString project_path_, run_dir_;
