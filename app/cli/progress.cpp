@@ -66,8 +66,8 @@ void ConsoleSink::on_step(const train::StepEvent& e) {
 void ConsoleSink::on_evaluation(const train::EvaluationEvent& e) {
   if (quiet_) return;
   end_bar();
-  std::fprintf(stderr, "eval stage %d step %lld: %s network on %s: top-1 %.4f top-5 %.4f\n", e.stage,
-               (long long)e.step, e.network.c_str(), e.split.c_str(), e.top1, e.top5);
+  std::fprintf(stderr, "eval stage %d step %lld: %s network on %s (%lld images): top-1 %.4f top-5 %.4f\n", e.stage,
+               (long long)e.step, e.network.c_str(), e.split.c_str(), (long long)e.images, e.top1, e.top5);
 }
 
 void ConsoleSink::on_message(const std::string& m) {
