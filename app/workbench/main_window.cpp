@@ -359,6 +359,15 @@ void MainWindow::onRecord(const io::MetricRecord& record) {
     appendLog(tr("stage %1 (%2): %3 steps").arg(s->stage).arg(QString::fromStdString(s->name)).arg(s->total_steps));
   } else if (const auto* step = std::get_if<events::StepEvent>(&record)) {
     onStep(*step);
+  } else if (const auto* v = std::get_if<events::ValidatorEvent>(&record)) {
+    QStringList values;
+    for (const auto& [name, value] : v->values) values << QString("%1 %2").arg(QString::fromStdString(name)).arg(value, 0, 'g', 4);
+    appendLog(tr("stage %1 step %2: validators of the %3 network (%4 unlabelled target images): %5")
+                  .arg(v->stage)
+                  .arg(v->step)
+                  .arg(QString::fromStdString(v->network))
+                  .arg(v->images)
+                  .arg(values.join(", ")));
   } else {
     const auto& e = std::get<events::EvaluationEvent>(record);
     appendLog(tr("stage %1 step %2: %3 network on %4 (%5 images): top-1 %6, top-5 %7")

@@ -16,6 +16,7 @@ class SignalSink : public train::EventSink {
   void on_stage(const train::StageEvent& e) override { emit worker_->recorded(e); }
   void on_step(const train::StepEvent& e) override { emit worker_->recorded(e); }
   void on_evaluation(const train::EvaluationEvent& e) override { emit worker_->recorded(e); }
+  void on_validators(const train::ValidatorEvent& e) override { emit worker_->recorded(e); }
   void on_preview(const train::PreviewEvent& e) override {
     PreviewImages p;
     p.stage = e.stage;

@@ -95,6 +95,8 @@ void CurveBuilder::add(const io::MetricRecord& record) {
     }
     return;
   }
+  // The validators are drawn by their own view (they have no axis here).
+  if (std::holds_alternative<events::ValidatorEvent>(record)) return;
   const auto& e = std::get<events::EvaluationEvent>(record);
   const std::string name = accuracy_series_name(e.split);
   auto& fig = e.stage == 1 ? stage1_ : stage2_;

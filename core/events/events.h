@@ -42,6 +42,16 @@ struct EvaluationEvent {
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]; not kept in the metric records
 };
 
+// Label-free validators of one network at one evaluation point (core/analysis/validators.h),
+// on a fixed, seeded set of unlabelled target training images (eval.validator_images).
+struct ValidatorEvent {
+  int stage = 2;
+  int64_t step = 0;
+  std::string network;  // "source" | "adabn" | "target"
+  int64_t images = 0;
+  std::map<std::string, double> values;  // "entropy", "im", "bnm", "snd", "class_ami"
+};
+
 // An 8-bit image, row-major, channels interleaved (1 = grey, 3 = RGB).
 struct ImageBuffer {
   int width = 0;
@@ -66,6 +76,7 @@ class EventSink {
   virtual void on_stage(const StageEvent&) {}
   virtual void on_step(const StepEvent&) {}
   virtual void on_evaluation(const EvaluationEvent&) {}
+  virtual void on_validators(const ValidatorEvent&) {}
   virtual void on_preview(const PreviewEvent&) {}
   virtual void on_message(const std::string&) {}
   virtual void on_error(const std::string&) {}
@@ -79,6 +90,7 @@ class MultiSink : public EventSink {
   void on_stage(const StageEvent& e) override { each([&](EventSink* s) { s->on_stage(e); }); }
   void on_step(const StepEvent& e) override { each([&](EventSink* s) { s->on_step(e); }); }
   void on_evaluation(const EvaluationEvent& e) override { each([&](EventSink* s) { s->on_evaluation(e); }); }
+  void on_validators(const ValidatorEvent& e) override { each([&](EventSink* s) { s->on_validators(e); }); }
   void on_preview(const PreviewEvent& e) override { each([&](EventSink* s) { s->on_preview(e); }); }
   void on_message(const std::string& m) override { each([&](EventSink* s) { s->on_message(m); }); }
   void on_error(const std::string& m) override { each([&](EventSink* s) { s->on_error(m); }); }
@@ -122,4 +134,5 @@ using events::PreviewEvent;
 using events::StageEvent;
 using events::StepEvent;
 using events::StopToken;
+using events::ValidatorEvent;
 }  // namespace fan::train

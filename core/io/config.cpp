@@ -150,6 +150,10 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(unlocked(ranged(field("eval.every", FieldType::kInt, 500, "run", "steps",
                                     "Evaluate on the target test set every N adaptation steps (0: at the end only)"), 0, 1e9)));
   s.push_back(ranged(field("eval.batch_size", FieldType::kInt, 1000, "run", "images", "Batch size for evaluation"), 1, 1e6));
+  s.push_back(ranged(field("eval.validator_images", FieldType::kInt, 1000, "run", "images",
+                           "Label-free validators (entropy, IM, BNM, SND, ClassAMI) at every stage-2 evaluation and "
+                           "for the source-only networks, on a fixed, seeded set of this many unlabelled target "
+                           "training images (0: off)"), 0, 1e9));
   s.push_back(ranged(field("eval.images", FieldType::kInt, 1000, "run", "images",
                            "Evaluations during training (the curves) use a fixed, seeded subset of this many images "
                            "of each test set (0: all); the final numbers always use the whole test sets"), 0, 1e9));
@@ -430,6 +434,7 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.eval_every = j["eval"]["every"];
   c.eval_batch_size = j["eval"]["batch_size"];
   c.eval_images = j["eval"]["images"];
+  c.eval_validator_images = j["eval"]["validator_images"];
   c.log_every = j["run"]["log_every"];
   c.checkpoint_every = j["run"]["checkpoint_every"];
   c.preview_every = j["run"]["preview_every"];

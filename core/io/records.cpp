@@ -373,6 +373,10 @@ json to_json(const MetricRecord& record) {
               {"network", e.network}, {"images", e.images}, {"top1", e.top1},     {"top5", e.top5},
               {"per_class", e.per_class}};
     }
+    json operator()(const events::ValidatorEvent& e) const {
+      return {{"type", "validators"}, {"stage", e.stage},   {"step", e.step},
+              {"network", e.network}, {"images", e.images}, {"values", e.values}};
+    }
   };
   return std::visit(Writer{}, record);
 }
@@ -413,7 +417,17 @@ MetricRecord metric_record_from_json(const json& j, const std::string& origin) {
     e.per_class = f.numbers_or_empty("per_class");
     return e;
   }
-  throw Error(origin + ": field \"type\": expected \"stage\", \"step\" or \"evaluation\", found \"" + type + "\"");
+  if (type == "validators") {
+    events::ValidatorEvent e;
+    e.stage = stage;
+    e.step = f.integer("step");
+    e.network = f.string("network");
+    e.images = f.integer("images");
+    e.values = f.number_map("values");
+    return e;
+  }
+  throw Error(origin + ": field \"type\": expected \"stage\", \"step\", \"evaluation\" or \"validators\", found \"" +
+              type + "\"");
 }
 
 }  // namespace fan::io

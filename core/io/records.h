@@ -99,10 +99,11 @@ struct Results {
   double total_seconds() const { return stage1_seconds + stage2_seconds; }
 };
 
-// One line of metrics.jsonl: a stage start, a logged step or an evaluation.
+// One line of metrics.jsonl: a stage start, a logged step, an evaluation or the validators.
 // The same value types as the live events, so a run read back from its
 // directory and a run watched live feed the same producers.
-using MetricRecord = std::variant<events::StageEvent, events::StepEvent, events::EvaluationEvent>;
+using MetricRecord =
+    std::variant<events::StageEvent, events::StepEvent, events::EvaluationEvent, events::ValidatorEvent>;
 int stage_of(const MetricRecord& record);
 
 // A run directory at a glance, for tables and comparisons.

@@ -143,5 +143,6 @@ void MetricsWriter::write(const MetricRecord& record) {
 void MetricsWriter::on_stage(const events::StageEvent& e) { write(e); }
 void MetricsWriter::on_step(const events::StepEvent& e) { write(e); }
 void MetricsWriter::on_evaluation(const events::EvaluationEvent& e) { write(e); }
+void MetricsWriter::on_validators(const events::ValidatorEvent& e) { write(e); }
 
 }  // namespace fan::io

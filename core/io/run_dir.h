@@ -59,6 +59,7 @@ class MetricsWriter : public events::EventSink {
   void on_step(const events::StepEvent& e) override;
   void on_evaluation(const events::EvaluationEvent& e) override;
   void on_stage(const events::StageEvent& e) override;
+  void on_validators(const events::ValidatorEvent& e) override;
   int64_t lines() const { return lines_; }
 
  private:

@@ -4,6 +4,7 @@
 #include "core/data/batcher.h"
 #include "core/io/checkpoint.h"
 #include "core/train/evaluation.h"
+#include "core/analysis/validators.h"
 #include "core/util/error.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -33,6 +34,7 @@ constexpr uint64_t kTargetBatchSalt = 0x94D049BB133111EBULL;
 constexpr uint64_t kStage2SourceBatchSalt = 0x2545F4914F6CDD1DULL;
 constexpr uint64_t kSourcePriorSalt = 0xD6E8FEB86659FD93ULL;
 constexpr uint64_t kCurveSubsetSalt = 0x5851F42D4C957F2DULL;
+constexpr uint64_t kValidatorSalt = 0x14057B7EF767814FULL;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -259,6 +261,9 @@ void Experiment::load_data() {
   curve_source_test_ = curve_subset(source_test_, config_.eval_images, subset_seed);
   curve_target_test_ = curve_subset(target_test_, config_.eval_images, subset_seed + 1);
   curve_target_validation_ = curve_subset(target_validation_, config_.eval_images, subset_seed + 2);
+  if (config_.eval_validator_images > 0)
+    validator_images_ = curve_subset(target_train_, config_.eval_validator_images,
+                                     static_cast<uint64_t>(config_.seed) ^ kValidatorSalt);
   data_loaded_ = true;
 }
 
@@ -313,6 +318,31 @@ void Experiment::checkpoint() {
 bool Experiment::wait_while_paused(StopToken& stop) {
   while (stop.paused() && !stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   return stop.stop_requested();
+}
+
+void Experiment::validate(EventSink& sink, models::FanNet& net, int stage, int64_t step, const std::string& network) {
+  if (!validator_images_) return;
+  const auto started = Clock::now();
+  torch::NoGradGuard no_grad;
+  const bool was_training = net->is_training();
+  net->eval();
+  std::vector<torch::Tensor> logits, features;
+  data::for_each_batch(*validator_images_, config_.eval_batch_size, config_.workers, [&](const data::Batch& b) {
+    const auto out = net->forward(b.images.to(device_));
+    logits.push_back(out.logits.to(torch::kCPU, torch::kFloat));
+    // ClassAMI clusters the task-specific features (what the logit map reads); ADDA has none: its logits.
+    if (out.task_specific.defined()) features.push_back(out.task_specific.to(torch::kCPU, torch::kFloat));
+  });
+  net->train(was_training);
+  ValidatorEvent event;
+  event.stage = stage;
+  event.step = step;
+  event.network = network;
+  event.images = validator_images_->size();
+  event.values = analysis::label_free_validators(torch::cat(logits), features.empty() ? torch::Tensor() : torch::cat(features),
+                                                 static_cast<uint64_t>(config_.seed) ^ kValidatorSalt);
+  sink.on_validators(event);
+  state_.seconds["validators"] += seconds_since(started);
 }
 
 void Experiment::preview(EventSink& sink, int stage, int64_t step, models::FanNet& net, const data::ImageSet& set,
@@ -445,6 +475,9 @@ void Experiment::evaluate_source_only(EventSink& sink) {
                         target_train_->streams() ? kAdaBnStreamImages : -1);
   const auto adapted_bn = evaluate(adabn, *target_test_, config_.eval_batch_size, config_.workers);
   state_.source_only = accuracy_of(plain, /*with_classes=*/true);
+  // The validators' starting points: the stage-1 network, plain and with target statistics.
+  validate(sink, source_net_, 1, step, "source");
+  validate(sink, adabn, 1, step, "adabn");
   if (target_validation_) {
     const auto v = evaluate(source_net_, *target_validation_, config_.eval_batch_size, config_.workers);
     sink.on_evaluation(to_event(v, 1, step, "target_validation", "source", target_validation_->size()));
@@ -524,6 +557,7 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
     const auto e = evaluate(target_net_, *test, config_.eval_batch_size, config_.workers);
     s.on_evaluation(to_event(e, 2, step, "target_test", "target", test->size()));
     if (last) state_.adapted = accuracy_of(e, /*with_classes=*/true);
+    validate(s, target_net_, 2, step, "target");
     if (target_validation_) {
       const auto& validation = last ? target_validation_ : curve_target_validation_;
       const auto v = evaluate(target_net_, *validation, config_.eval_batch_size, config_.workers);

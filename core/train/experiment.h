@@ -91,6 +91,8 @@ class Experiment {
   void make_adapter();
   bool wait_while_paused(StopToken& stop);
   bool mixed_precision() const { return config_.mixed_precision && device_.is_cuda(); }
+  // The label-free validators of `net` on validator_images_, as an event (and timed).
+  void validate(EventSink& sink, models::FanNet& net, int stage, int64_t step, const std::string& network);
   void preview(EventSink& sink, int stage, int64_t step, models::FanNet& net, const data::ImageSet& set,
                const std::string& domain);
   io::Results results(const std::string& status) const;
@@ -103,6 +105,8 @@ class Experiment {
   std::shared_ptr<data::ImageSet> target_validation_;  // null unless target.validation > 0
   // The sets the curves' evaluations use during training (eval.images; the whole sets when 0).
   std::shared_ptr<const data::ImageSet> curve_source_test_, curve_target_test_, curve_target_validation_;
+  // Unlabelled target training images the validators see (eval.validator_images; null when 0).
+  std::shared_ptr<const data::ImageSet> validator_images_;
   std::map<std::string, torch::Tensor> preview_images_;  // per domain, loaded once
   models::FanNet source_net_{nullptr}, target_net_{nullptr};
   models::Discriminator discriminator_{nullptr};

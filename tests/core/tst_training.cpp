@@ -234,6 +234,7 @@ class TestTraining : public QObject {
       void on_stage(const train::StageEvent& e) override { curves.add(e); }
       void on_step(const train::StepEvent& e) override { curves.add(e); }
       void on_evaluation(const train::EvaluationEvent& e) override { curves.add(e); }
+      void on_validators(const train::ValidatorEvent& e) override { curves.add(e); }
     } live;
     test::ScratchDir runs;
     train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())), runs / "run").run(&live);
@@ -298,6 +299,17 @@ class TestTraining : public QObject {
       if (const auto* step = std::get_if<events::StepEvent>(&m)) (step->stage == 1 ? stage1 : stage2)++;
     QCOMPARE(stage1, 3 * (320 / 32));
     QCOMPARE(stage2, 24);
+    // The validators: the stage-1 network plain and with target statistics, then every stage-2 evaluation.
+    std::vector<std::pair<std::string, int64_t>> validated;
+    for (const auto& m : metrics)
+      if (const auto* v = std::get_if<events::ValidatorEvent>(&m)) {
+        validated.emplace_back(v->network, v->step);
+        QCOMPARE(v->images, int64_t(320));  // eval.validator_images (1,000) capped by the 320 target images
+        QCOMPARE(v->values.size(), size_t(5));
+        QVERIFY(v->values.at("class_ami") <= 1.0 && v->values.at("entropy") >= 0);
+      }
+    QCOMPARE(validated, (std::vector<std::pair<std::string, int64_t>>{
+                            {"source", 30}, {"adabn", 30}, {"target", 8}, {"target", 16}, {"target", 24}}));
     // Finished runs are not overwritten.
     QVERIFY_THROWS_EXCEPTION(Error, train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())),
                                                       runs / "run"));

@@ -1,0 +1,169 @@
+// Label-free validators of a target network's predictions.
+#include "core/analysis/validators.h"
+
+#include "core/util/error.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <random>
+
+namespace fan::analysis {
+namespace {
+
+// Entropies in nats; 0 · log 0 counts as 0.
+constexpr double kTiny = 1e-12;
+
+torch::Tensor as_probabilities(const torch::Tensor& p, const char* who) {
+  if (!p.defined() || p.dim() != 2 || p.size(0) < 2 || p.size(1) < 2)
+    throw Error(std::string(who) + ": expected an N×K matrix of predictions with N ≥ 2 and K ≥ 2");
+  return p.detach().to(torch::kCPU, torch::kFloat64);
+}
+
+torch::Tensor row_entropy(const torch::Tensor& p) { return -(p * (p + kTiny).log()).sum(1); }
+
+double entropy_of_counts(const std::vector<int64_t>& counts, int64_t n) {
+  double h = 0;
+  for (auto c : counts)
+    if (c > 0) h -= static_cast<double>(c) / n * std::log(static_cast<double>(c) / n);
+  return h;
+}
+
+// Relabels to 0..m−1 in order of first appearance; returns m.
+int64_t compact(const std::vector<int64_t>& labels, std::vector<int64_t>& out) {
+  std::map<int64_t, int64_t> names;
+  out.resize(labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) out[i] = names.emplace(labels[i], names.size()).first->second;
+  return static_cast<int64_t>(names.size());
+}
+
+}  // namespace
+
+double prediction_entropy(const torch::Tensor& probabilities) {
+  return row_entropy(as_probabilities(probabilities, "entropy")).mean().item<double>();
+}
+
+double information_maximization(const torch::Tensor& probabilities) {
+  const auto p = as_probabilities(probabilities, "im");
+  const auto mean = p.mean(0, true);
+  return row_entropy(mean).item<double>() - row_entropy(p).mean().item<double>();
+}
+
+double batch_nuclear_norm(const torch::Tensor& probabilities) {
+  const auto p = as_probabilities(probabilities, "bnm");
+  return at::linalg_svdvals(p).sum().item<double>() / static_cast<double>(p.size(0));
+}
+
+double soft_neighborhood_density(const torch::Tensor& probabilities, double temperature) {
+  const auto p = as_probabilities(probabilities, "snd");
+  const auto normalised = p / p.norm(2, 1, true).clamp_min(kTiny);
+  auto similarity = normalised.mm(normalised.t()) / temperature;
+  // A point is not its own neighbour.
+  similarity.fill_diagonal_(-std::numeric_limits<double>::infinity());
+  const auto neighbours = torch::softmax(similarity, 1);
+  return row_entropy(neighbours).mean().item<double>();
+}
+
+std::vector<int64_t> kmeans(const torch::Tensor& points, int64_t k, uint64_t seed, int iterations) {
+  const auto x = points.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  const int64_t n = x.size(0);
+  if (k < 1 || n < k) throw Error("k-means: needs at least k = " + std::to_string(k) + " points, has " + std::to_string(n));
+  std::mt19937_64 rng(seed);
+  // k-means++: each next centre drawn with probability ∝ squared distance to the nearest chosen one.
+  std::vector<int64_t> chosen = {static_cast<int64_t>(rng() % static_cast<uint64_t>(n))};
+  auto nearest = (x - x[chosen[0]]).pow(2).sum(1);
+  while (static_cast<int64_t>(chosen.size()) < k) {
+    const auto d = nearest.contiguous();
+    const double total = d.sum().item<double>();
+    int64_t next = static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
+    if (total > 0) {
+      double r = std::uniform_real_distribution<double>(0, total)(rng);
+      const double* v = d.data_ptr<double>();
+      for (int64_t i = 0; i < n; ++i) {
+        r -= v[i];
+        if (r <= 0) {
+          next = i;
+          break;
+        }
+      }
+    }
+    chosen.push_back(next);
+    nearest = torch::minimum(nearest, (x - x[next]).pow(2).sum(1));
+  }
+  auto centres = x.index_select(0, torch::tensor(chosen, torch::kLong));
+  torch::Tensor assignment;
+  for (int it = 0; it < iterations; ++it) {
+    const auto next = torch::cdist(x, centres).argmin(1);
+    if (assignment.defined() && torch::equal(next, assignment)) break;
+    assignment = next;
+    for (int64_t c = 0; c < k; ++c) {
+      const auto members = (assignment == c).nonzero().flatten();
+      // An empty cluster keeps its centre.
+      if (members.numel() > 0) centres[c] = x.index_select(0, members).mean(0);
+    }
+  }
+  return std::vector<int64_t>(assignment.data_ptr<int64_t>(), assignment.data_ptr<int64_t>() + n);
+}
+
+double adjusted_mutual_information(const std::vector<int64_t>& a_labels, const std::vector<int64_t>& b_labels) {
+  if (a_labels.size() != b_labels.size() || a_labels.empty())
+    throw Error("adjusted mutual information: expected two labelings of the same, non-empty set of items");
+  std::vector<int64_t> a, b;
+  const int64_t ka = compact(a_labels, a), kb = compact(b_labels, b);
+  const auto n = static_cast<int64_t>(a.size());
+  // One cluster on either side (or every item its own on both): no information to adjust; as scikit-learn.
+  if ((ka == 1 && kb == 1) || (ka == n && kb == n)) return 1.0;
+  std::vector<std::vector<int64_t>> table(ka, std::vector<int64_t>(kb, 0));
+  std::vector<int64_t> row(ka, 0), column(kb, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    ++table[a[i]][b[i]];
+    ++row[a[i]];
+    ++column[b[i]];
+  }
+  const double N = static_cast<double>(n);
+  double mi = 0;
+  for (int64_t i = 0; i < ka; ++i)
+    for (int64_t j = 0; j < kb; ++j)
+      if (table[i][j] > 0) mi += table[i][j] / N * std::log(N * table[i][j] / (static_cast<double>(row[i]) * column[j]));
+  // Expected MI under random labelings with these marginals (Vinh et al. 2010, eq. 24a), in log-gamma terms.
+  double emi = 0;
+  const double lg_n = std::lgamma(N + 1);
+  for (int64_t i = 0; i < ka; ++i)
+    for (int64_t j = 0; j < kb; ++j) {
+      const double ai = static_cast<double>(row[i]), bj = static_cast<double>(column[j]);
+      const double fixed = std::lgamma(ai + 1) + std::lgamma(bj + 1) + std::lgamma(N - ai + 1) + std::lgamma(N - bj + 1) - lg_n;
+      for (int64_t m = std::max<int64_t>(1, row[i] + column[j] - n); m <= std::min(row[i], column[j]); ++m) {
+        const double nij = static_cast<double>(m);
+        const double log_p = fixed - std::lgamma(nij + 1) - std::lgamma(ai - nij + 1) - std::lgamma(bj - nij + 1) -
+                             std::lgamma(N - ai - bj + nij + 1);
+        emi += nij / N * std::log(N * nij / (ai * bj)) * std::exp(log_p);
+      }
+    }
+  const double ha = entropy_of_counts(row, n), hb = entropy_of_counts(column, n);
+  const double denominator = 0.5 * (ha + hb) - emi;
+  if (std::abs(denominator) < 1e-15) return 1.0;
+  return (mi - emi) / denominator;
+}
+
+double class_ami(const torch::Tensor& features, const torch::Tensor& probabilities, uint64_t seed) {
+  const auto p = as_probabilities(probabilities, "class_ami");
+  if (features.size(0) != p.size(0)) throw Error("class_ami: features and predictions differ in count");
+  const auto predicted = p.argmax(1).contiguous();
+  const std::vector<int64_t> labels(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + predicted.numel());
+  return adjusted_mutual_information(kmeans(features, p.size(1), seed), labels);
+}
+
+std::map<std::string, double> label_free_validators(const torch::Tensor& logits, const torch::Tensor& features,
+                                                    uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  const auto p = torch::softmax(logits.detach().to(torch::kCPU, torch::kFloat64), 1);
+  return {{"entropy", prediction_entropy(p)},
+          {"im", information_maximization(p)},
+          {"bnm", batch_nuclear_norm(p)},
+          {"snd", soft_neighborhood_density(p)},
+          {"class_ami", class_ami(features.defined() ? features : logits, p, seed)}};
+}
+
+bool higher_is_better(const std::string& validator) { return validator != "entropy"; }
+
+}  // namespace fan::analysis
