@@ -166,4 +166,10 @@ std::map<std::string, double> label_free_validators(const torch::Tensor& logits,
 
 bool higher_is_better(const std::string& validator) { return validator != "entropy"; }
 
+bool improves(const std::optional<double>& best, double value, const std::string& validator) {
+  if (!std::isfinite(value)) return false;
+  if (!best) return true;
+  return higher_is_better(validator) ? value > *best : value < *best;
+}
+
 }  // namespace fan::analysis

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,10 @@ double class_ami(const torch::Tensor& features, const torch::Tensor& probabiliti
 std::map<std::string, double> label_free_validators(const torch::Tensor& logits, const torch::Tensor& features,
                                                     uint64_t seed);
 
-// Whether a larger value of the validator means a better network.
+// Whether a larger value of the validator means a better network ("oracle": test accuracy).
 bool higher_is_better(const std::string& validator);
+// Whether `value` beats the best so far (`best`, absent before the first evaluation point);
+// a tie keeps the earlier point.
+bool improves(const std::optional<double>& best, double value, const std::string& validator);
 
 }  // namespace fan::analysis

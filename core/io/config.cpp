@@ -147,6 +147,11 @@ std::vector<FieldSpec> make_schema() {
                            "images, so that matching the logit distributions does not force the source's class "
                            "proportions onto the target (label shift); in-memory sets only"),
                     {"source", "target_estimate"}));
+  s.push_back(choice(field("stage2.select", FieldType::kString, "last", "stage 2", "",
+                           "which target network the run reports as selected: \"last\" = the last iterate (the "
+                           "paper's practice), or the one a label-free validator scores best over the stage-2 "
+                           "evaluations (every validator's pick is reported either way; needs eval.validator_images > 0)"),
+                     {"last", "entropy", "im", "bnm", "snd", "class_ami"}));
   s.push_back(unlocked(ranged(field("eval.every", FieldType::kInt, 500, "run", "steps",
                                     "Evaluate on the target test set every N adaptation steps (0: at the end only)"), 0, 1e9)));
   s.push_back(ranged(field("eval.batch_size", FieldType::kInt, 1000, "run", "images", "Batch size for evaluation"), 1, 1e6));
@@ -337,6 +342,9 @@ json validate_config(const json& config, const std::string& origin) {
       throw Error(origin + ": data.loader: \"stream\" reads image folders, but " + side + ".dataset is " +
                   get_path(out, side + ".dataset").dump() + " (use \"memory\")");
   }
+  if (get_path(out, "stage2.select") != "last" && get_path(out, "eval.validator_images") == 0)
+    throw Error(origin + ": stage2.select: " + get_path(out, "stage2.select").dump() +
+                " needs the validators (eval.validator_images > 0), or use \"last\"");
   const auto resize = get_path(out, "data.resize").get<int64_t>();
   const auto size = get_path(out, "data.image_size").get<int64_t>();
   if (resize != 0 && resize < size)
@@ -435,6 +443,7 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.eval_batch_size = j["eval"]["batch_size"];
   c.eval_images = j["eval"]["images"];
   c.eval_validator_images = j["eval"]["validator_images"];
+  c.stage2_select = j["stage2"]["select"];
   c.log_every = j["run"]["log_every"];
   c.checkpoint_every = j["run"]["checkpoint_every"];
   c.preview_every = j["run"]["preview_every"];

@@ -250,6 +250,9 @@ json to_json(const RunState& s) {
   j["target_prior_estimate"] = s.target_prior_estimate;
   j["loader_wait"] = loader_wait_json(s.loader_wait);
   j["time_spent"] = s.seconds;
+  json picks = json::object();
+  for (const auto& [name, pick] : s.picks) picks[name] = {{"step", pick.step}, {"value", pick.value}};
+  j["picks"] = picks;
   return j;
 }
 
@@ -271,6 +274,13 @@ RunState run_state_from_json(const json& j, const std::string& origin) {
   s.target_prior_estimate = f.numbers_or_empty("target_prior_estimate");
   s.loader_wait = loader_wait_from(f, "loader_wait");
   s.seconds = f.number_map("time_spent");
+  if (f.has("picks")) {
+    const auto picks = f.object("picks");
+    for (const auto& [name, v] : f.at("picks").items()) {
+      const Fields pick(v, f.origin(), picks.path(name.c_str()));
+      s.picks[name] = {pick.integer("step"), pick.number("value")};
+    }
+  }
   return s;
 }
 
@@ -306,6 +316,13 @@ json to_json(const Results& r) {
   j["threads"] = r.threads;
   j["versions"] = {{"fan", r.fan_version}, {"torch", r.torch_version}};
   if (!r.proxy_a_distance.is_null()) j["proxy_a_distance"] = r.proxy_a_distance;
+  if (!r.picks.empty()) {
+    auto& picks = j["picks"];
+    for (const auto& [name, p] : r.picks)
+      picks[name] = {{"step", p.step}, {"value", p.value}, {"top1", p.top1}, {"top5", p.top5}};
+    if (r.picks.count("oracle")) picks["oracle"]["note"] = "for information: picked by target test labels";
+  }
+  j["selected"] = r.selected;
   return j;
 }
 
@@ -350,6 +367,14 @@ Results results_from_json(const json& j, const std::string& origin) {
     r.torch_version = v.string_or("torch", "");
   }
   if (f.has("proxy_a_distance")) r.proxy_a_distance = f.at("proxy_a_distance");
+  if (f.has("picks")) {
+    const auto picks = f.object("picks");
+    for (const auto& [name, v] : f.at("picks").items()) {
+      const Fields pick(v, origin, picks.path(name.c_str()));
+      r.picks[name] = {pick.integer("step"), pick.number("value"), pick.number("top1"), pick.number("top5")};
+    }
+  }
+  r.selected = f.string_or("selected", "last");
   return r;
 }
 

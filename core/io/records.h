@@ -50,6 +50,20 @@ struct LoaderWait {
   double stage_seconds = 0;
 };
 
+// A network picked at one stage-2 evaluation point: by a validator (its best value so far) or,
+// for information only, by the target test accuracy ("oracle": uses test labels).
+struct Pick {
+  int64_t step = 0;
+  double value = 0;  // the validator's value (the curve's test top-1 for "oracle")
+};
+
+// A pick at the end of the run, its network evaluated on the whole target test set.
+struct PickResult {
+  int64_t step = 0;
+  double value = 0;
+  double top1 = 0, top5 = 0;
+};
+
 // What a checkpoint holds besides tensors: everything a resumed run needs to
 // continue exactly, and the numbers measured so far.
 struct RunState {
@@ -66,6 +80,9 @@ struct RunState {
   // Wall seconds by what the run did, across resumes: "setup", "train_steps",
   // "evaluations", "previews", "checkpoints", "source_only_evaluation".
   std::map<std::string, double> seconds;
+  // The best evaluation point so far per validator (and "oracle"); its target network is in
+  // the run directory's picks (RunDirectory::pick_path).
+  std::map<std::string, Pick> picks;
 
   const StagePosition& position(int stage_number) const { return stage_number == 1 ? stage1 : stage2; }
   StagePosition& position(int stage_number) { return stage_number == 1 ? stage1 : stage2; }
@@ -94,6 +111,10 @@ struct Results {
   int64_t threads = 0;
   std::string fan_version, torch_version;
   nlohmann::json proxy_a_distance;  // added by `fan figures` (null until then)
+  // Checkpoint selection: per validator (and "oracle", for information: it uses test labels)
+  // the step it picked and that network on the whole target test set; "last" is `adapted`.
+  std::map<std::string, PickResult> picks;
+  std::string selected = "last";  // stage2.select
 
   bool finished() const { return status == "finished"; }
   double total_seconds() const { return stage1_seconds + stage2_seconds; }

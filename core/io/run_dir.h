@@ -25,6 +25,8 @@ class RunDirectory {
   std::filesystem::path metrics_path() const { return path_ / "metrics.jsonl"; }
   std::filesystem::path checkpoint_path() const { return path_ / "checkpoint.pt"; }
   std::filesystem::path results_path() const { return path_ / "results.json"; }
+  // The target network a validator picked (stage2.select, checkpoint selection).
+  std::filesystem::path pick_path(const std::string& validator) const { return path_ / "picks" / (validator + ".pt"); }
 
   bool has_checkpoint() const { return std::filesystem::exists(checkpoint_path()); }
   bool has_results() const { return std::filesystem::exists(results_path()); }

@@ -320,8 +320,9 @@ bool Experiment::wait_while_paused(StopToken& stop) {
   return stop.stop_requested();
 }
 
-void Experiment::validate(EventSink& sink, models::FanNet& net, int stage, int64_t step, const std::string& network) {
-  if (!validator_images_) return;
+std::map<std::string, double> Experiment::validate(EventSink& sink, models::FanNet& net, int stage, int64_t step,
+                                                   const std::string& network) {
+  if (!validator_images_) return {};
   const auto started = Clock::now();
   torch::NoGradGuard no_grad;
   const bool was_training = net->is_training();
@@ -343,6 +344,36 @@ void Experiment::validate(EventSink& sink, models::FanNet& net, int stage, int64
                                                  static_cast<uint64_t>(config_.seed) ^ kValidatorSalt);
   sink.on_validators(event);
   state_.seconds["validators"] += seconds_since(started);
+  return event.values;
+}
+
+void Experiment::update_picks(int64_t step, const std::map<std::string, double>& values, double test_top1) {
+  const auto started = Clock::now();
+  auto candidates = values;
+  candidates["oracle"] = test_top1;
+  for (const auto& [name, value] : candidates) {
+    const auto it = state_.picks.find(name);
+    const auto best = it == state_.picks.end() ? std::nullopt : std::optional<double>(it->second.value);
+    if (!analysis::improves(best, value, name)) continue;
+    // Written atomically; a resumed run repeats the same evaluations and so the same picks.
+    const auto path = run_dir_.pick_path(name);
+    std::filesystem::create_directories(path.parent_path());
+    io::save_checkpoint(path, {{"target", target_net_.get()}}, {}, {{"validator", name}, {"step", step}, {"value", value}});
+    state_.picks[name] = {step, value};
+  }
+  state_.seconds["picks"] += seconds_since(started);
+}
+
+std::map<std::string, io::PickResult> Experiment::evaluate_picks() {
+  std::map<std::string, io::PickResult> out;
+  for (const auto& [name, pick] : state_.picks) {
+    models::FanNet net(target_net_->options);
+    net->to(device_);
+    io::load_checkpoint(run_dir_.pick_path(name), {{"target", net.get()}}, {});
+    const auto e = evaluate(net, *target_test_, config_.eval_batch_size, config_.workers);
+    out[name] = {pick.step, pick.value, e.top1, e.top5};
+  }
+  return out;
 }
 
 void Experiment::preview(EventSink& sink, int stage, int64_t step, models::FanNet& net, const data::ImageSet& set,
@@ -557,7 +588,7 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
     const auto e = evaluate(target_net_, *test, config_.eval_batch_size, config_.workers);
     s.on_evaluation(to_event(e, 2, step, "target_test", "target", test->size()));
     if (last) state_.adapted = accuracy_of(e, /*with_classes=*/true);
-    validate(s, target_net_, 2, step, "target");
+    update_picks(step, validate(s, target_net_, 2, step, "target"), e.top1);
     if (target_validation_) {
       const auto& validation = last ? target_validation_ : curve_target_validation_;
       const auto v = evaluate(target_net_, *validation, config_.eval_batch_size, config_.workers);
@@ -593,6 +624,8 @@ io::Results Experiment::results(const std::string& status) const {
   r.stage1_steps = state_.stage1.step;
   r.stage2_steps = state_.stage == io::Stage::kSource ? 0 : state_.stage2.step;
   r.seconds = state_.seconds;
+  r.picks = pick_results_;
+  r.selected = config_.stage2_select;
   r.device = device_.str();
   r.threads = torch::get_num_threads();
   r.fan_version = FAN_VERSION;
@@ -652,6 +685,10 @@ io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) 
     return stopped(2, sink);
   }
   state_.stage = io::Stage::kFinished;
+  pick_results_ = evaluate_picks();
+  for (const auto& [name, pick] : pick_results_)
+    sink.on_message("picked by " + name + (name == "oracle" ? " (for information: uses test labels)" : "") +
+                    ": step " + std::to_string(pick.step) + ", target test top-1 " + std::to_string(pick.top1));
   auto r = results("finished");
   run_dir_.write_results(r);
   checkpoint();

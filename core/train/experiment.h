@@ -92,7 +92,13 @@ class Experiment {
   bool wait_while_paused(StopToken& stop);
   bool mixed_precision() const { return config_.mixed_precision && device_.is_cuda(); }
   // The label-free validators of `net` on validator_images_, as an event (and timed).
-  void validate(EventSink& sink, models::FanNet& net, int stage, int64_t step, const std::string& network);
+  std::map<std::string, double> validate(EventSink& sink, models::FanNet& net, int stage, int64_t step,
+                                         const std::string& network);
+  // Checkpoint selection: keeps the target network of each validator's best point so far
+  // (and of the best curve test accuracy, "oracle", for information).
+  void update_picks(int64_t step, const std::map<std::string, double>& values, double test_top1);
+  // Every pick's network on the whole target test set (at the run's end).
+  std::map<std::string, io::PickResult> evaluate_picks();
   void preview(EventSink& sink, int stage, int64_t step, models::FanNet& net, const data::ImageSet& set,
                const std::string& domain);
   io::Results results(const std::string& status) const;
@@ -113,6 +119,7 @@ class Experiment {
   std::unique_ptr<SourceTrainer> source_trainer_;
   std::unique_ptr<TargetAdapter> adapter_;
   std::unique_ptr<io::MetricsWriter> metrics_;
+  std::map<std::string, io::PickResult> pick_results_;  // evaluate_picks(), for the results
   bool data_loaded_ = false;
 };
 

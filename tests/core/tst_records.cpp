@@ -53,6 +53,7 @@ io::RunState full_state() {
   s.target_prior_estimate = {0.25, 0.75};
   s.loader_wait = {{1, {0.5, 30}}, {2, {0.25, 12}}};
   s.seconds = {{"train_steps", 40.0}, {"evaluations", 2.5}};
+  s.picks = {{"snd", {16, 4.5}}, {"oracle", {24, 0.8}}};
   return s;
 }
 
@@ -86,6 +87,8 @@ io::Results full_results() {
   r.fan_version = "0.1.0";
   r.torch_version = "1.13.0";
   r.proxy_a_distance = {{"logits", {{"before", {{"distance", 1.5}}}}}};
+  r.picks = {{"snd", {16, 4.5, 0.81, 0.97}}, {"oracle", {24, 0.8, 0.83, 0.98}}};
+  r.selected = "snd";
   return r;
 }
 
@@ -108,6 +111,8 @@ class TestRecords : public QObject {
     QCOMPARE(*back.validation_adapted, 0.75);
     QCOMPARE(back.loader_wait.at(2).stage_seconds, 12.0);
     QCOMPARE(back.seconds.at("evaluations"), 2.5);
+    QCOMPARE(back.picks.at("snd").step, int64_t(16));
+    QCOMPARE(back.picks.at("oracle").value, 0.8);
     // A fresh state (nothing measured yet) round-trips as well.
     QCOMPARE(io::to_json(io::run_state_from_json(io::to_json(io::RunState{}), "state")), io::to_json(io::RunState{}));
   }
@@ -124,6 +129,9 @@ class TestRecords : public QObject {
     QCOMPARE(back.total_seconds(), 45.75);
     QCOMPARE(j["wall_seconds"]["total"].get<double>(), 45.75);
     QCOMPARE(back.proxy_a_distance["logits"]["before"]["distance"].get<double>(), 1.5);
+    QCOMPARE(back.picks.at("snd").top1, 0.81);
+    QCOMPARE(back.selected, std::string("snd"));
+    QVERIFY(j["picks"]["oracle"]["note"].get<std::string>().find("test labels") != std::string::npos);
   }
 
   void metricRecordsRoundTrip() {

@@ -310,6 +310,17 @@ class TestTraining : public QObject {
       }
     QCOMPARE(validated, (std::vector<std::pair<std::string, int64_t>>{
                             {"source", 30}, {"adabn", 30}, {"target", 8}, {"target", 16}, {"target", 24}}));
+    // Checkpoint selection: every validator and the oracle picked one of the evaluation points,
+    // whose network was kept and evaluated on the whole target test set.
+    QCOMPARE(r["picks"].size(), size_t(6));
+    QCOMPARE(r["selected"].get<std::string>(), std::string("last"));
+    for (const auto& [name, pick] : r["picks"].items()) {
+      const auto step = pick["step"].get<int64_t>();
+      QVERIFY2(step == 8 || step == 16 || step == 24, name.c_str());
+      QVERIFY(pick["top1"].get<double>() >= 0 && pick["top1"].get<double>() <= 1);
+      QVERIFY2(std::filesystem::exists(io::RunDirectory(runs / "run").pick_path(name)), name.c_str());
+    }
+    QVERIFY(r["picks"]["oracle"].contains("note"));
     // Finished runs are not overwritten.
     QVERIFY_THROWS_EXCEPTION(Error, train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())),
                                                       runs / "run"));
@@ -370,6 +381,7 @@ class TestTraining : public QObject {
     QCOMPARE(resumed["status"].get<std::string>(), std::string("finished"));
 
     QCOMPARE(resumed["adapted"]["top1"].get<double>(), whole["adapted"]["top1"].get<double>());
+    QCOMPARE(resumed["picks"], whole["picks"]);  // the same picks, the same networks behind them
     const auto a = comparable_metrics(runs / "whole");
     const auto b = comparable_metrics(runs / "parts");
     QCOMPARE(a.size(), b.size());
@@ -401,6 +413,12 @@ class TestTraining : public QObject {
     // The default draws the source's own mix and reports no estimate.
     const auto plain = io::to_json(train::Experiment(io::ExperimentConfig::from_json(tiny_config(data_.path())), runs / "plain").run());
     QVERIFY(!plain.contains("target_prior_estimate"));
+    auto select = tiny_config(data_.path());
+    select["stage2"]["select"] = "accuracy";
+    QVERIFY(test::error_of([&] { io::ExperimentConfig::from_json(select); }).contains("stage2.select"));
+    select["stage2"]["select"] = "snd";
+    select["eval"]["validator_images"] = 0;
+    QVERIFY(test::error_of([&] { io::ExperimentConfig::from_json(select); }).contains("needs the validators"));
     json_config["stage2"]["source_prior"] = "uniform";
     QVERIFY(test::error_of([&] { io::ExperimentConfig::from_json(json_config); }).contains("stage2.source_prior"));
   }

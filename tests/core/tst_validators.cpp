@@ -100,6 +100,30 @@ class TestValidators : public QObject {
     QVERIFY(analysis::class_ami(points, ignoring, 1) < 0.05);
   }
 
+  // Selection over a synthetic stream of evaluation points: the best value wins, a tie keeps the earlier point.
+  void selectionPicksTheBestPoint_data() {
+    QTest::addColumn<QString>("validator");
+    QTest::addColumn<std::vector<double>>("stream");
+    QTest::addColumn<int>("picked");
+    QTest::newRow("higher is better") << "snd" << std::vector<double>{0.3, 0.5, 0.4, 0.5, 0.7, 0.6} << 4;
+    QTest::newRow("tie keeps the earlier") << "im" << std::vector<double>{0.2, 0.9, 0.9, 0.1} << 1;
+    QTest::newRow("lower is better") << "entropy" << std::vector<double>{1.0, 0.8, 0.9, 0.8, 0.5, 0.6} << 4;
+    QTest::newRow("NaN never picked") << "bnm" << std::vector<double>{0.1, std::nan(""), 0.05} << 0;
+  }
+  void selectionPicksTheBestPoint() {
+    QFETCH(QString, validator);
+    QFETCH(std::vector<double>, stream);
+    QFETCH(int, picked);
+    std::optional<double> best;
+    int at = -1;
+    for (size_t i = 0; i < stream.size(); ++i)
+      if (analysis::improves(best, stream[i], validator.toStdString())) {
+        best = stream[i];
+        at = static_cast<int>(i);
+      }
+    QCOMPARE(at, picked);
+  }
+
   void allValidatorsByName() {
     torch::manual_seed(1);
     const auto logits = torch::randn({50, 10});
