@@ -3,9 +3,11 @@
 
 #include "core/analysis/features.h"
 #include "core/analysis/figures.h"
+#include "core/analysis/rank_study.h"
 #include "core/analysis/points_csv.h"
 #include "core/analysis/tsne.h"
 #include "core/util/error.h"
+#include "core/util/fs.h"
 
 #ifdef FAN_WITH_PLOTS
 #include "widgets/figure_render.h"
@@ -139,6 +141,29 @@ void add_analysis_commands(CLI::App& app) {
   features->add_option("--n", f->n, "Random test images per domain (default 1000)");
   features->add_option("--seed", f->seed, "Seed of the sample");
   features->callback([f] { run_features(f->run_dir, f->out, f->n, f->seed); });
+
+  struct ValidatorArgs {
+    std::vector<std::string> paths;
+    std::string out;
+  };
+  auto v = std::make_shared<ValidatorArgs>();
+  auto* validators = app.add_subcommand(
+      "validators", "How well each label-free validator ranks target accuracy over runs (per task: pair + protocol)");
+  validators->add_option("paths", v->paths, "Run directories, or folders holding them")->required();
+  validators->add_option("--out", v->out, "Also write validators.md and validators.csv into this folder");
+  validators->callback([v] {
+    std::vector<std::string> skipped;
+    const auto study = analysis::rank_validators({v->paths.begin(), v->paths.end()}, &skipped);
+    for (const auto& s : skipped) std::cerr << "left out " << s << std::endl;
+    if (study.empty()) throw Error("no finished run with validator records in " + v->paths.front());
+    const auto md = analysis::rank_study_markdown(study);
+    std::cout << md;
+    if (!v->out.empty()) {
+      std::filesystem::create_directories(v->out);
+      util::atomic_write(std::filesystem::path(v->out) / "validators.md", md);
+      util::atomic_write(std::filesystem::path(v->out) / "validators.csv", analysis::rank_study_csv(study));
+    }
+  });
 
   struct FigureArgs {
     std::string run_dir, method = "auto";

@@ -5,6 +5,7 @@
 #include "core/data/domain.h"
 
 #include "core/analysis/curves.h"
+#include "core/analysis/rank_study.h"
 #include "core/io/config.h"
 #include "core/io/run_dir.h"
 #include "core/models/discriminator.h"
@@ -278,6 +279,31 @@ class TestTraining : public QObject {
     QCOMPARE(images.at({2, 8}), int64_t(40));    // during adaptation: the subset
     QCOMPARE(images.at({2, 24}), int64_t(100));  // the last: the whole target test set
     QCOMPARE(images.at({1, 10}), int64_t(40));   // stage 1, epoch 1 of 3: the source test subset
+  }
+
+  // The rank study over two seeds of one task: every validator scored on all their evaluation points.
+  void validatorsRankStudy() {
+    test::ScratchDir runs;
+    for (int seed : {3, 4}) {
+      auto config = tiny_config(data_.path());
+      config["seed"] = seed;
+      train::Experiment(io::ExperimentConfig::from_json(config), runs / ("seed" + std::to_string(seed))).run();
+    }
+    test::write_file(runs / "not-a-run" / "notes.txt", "x");
+    std::vector<std::string> skipped;
+    const auto study = analysis::rank_validators({runs.path()}, &skipped);
+    QCOMPARE(study.size(), size_t(1));
+    QCOMPARE(QString::fromStdString(study[0].task), QString("mnist→usps full"));
+    QCOMPARE(study[0].runs.size(), size_t(2));
+    QCOMPARE(study[0].scores.size(), size_t(5));
+    for (const auto& s : study[0].scores) {
+      QCOMPARE(s.points, int64_t(6));  // 2 runs × 3 stage-2 evaluations
+      QCOMPARE(s.runs, int64_t(2));
+      QVERIFY2(s.pick_minus_oracle <= 1e-12 || std::isnan(s.pick_minus_oracle), s.validator.c_str());
+      QVERIFY(std::isnan(s.spearman) || std::abs(s.spearman) <= 1);
+    }
+    QCOMPARE(skipped.size(), size_t(1));  // not-a-run
+    QVERIFY(analysis::rank_study_markdown(study).find("| snd |") != std::string::npos);
   }
 
   void tinyRunBeatsChance() {

@@ -1,6 +1,7 @@
 // The label-free validators: hand-computed values on small matrices, AMI against scikit-learn, k-means on blobs.
 #include "core/test_util.h"
 
+#include "core/analysis/rank_study.h"
 #include "core/analysis/validators.h"
 #include "core/util/error.h"
 
@@ -122,6 +123,14 @@ class TestValidators : public QObject {
         at = static_cast<int>(i);
       }
     QCOMPARE(at, picked);
+  }
+
+  void spearmanOnKnownRanks() {
+    QVERIFY(near(analysis::spearman({1, 2, 3, 4}, {10, 20, 35, 40}), 1.0));
+    QVERIFY(near(analysis::spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0));
+    // Ties share their average rank: x ranks (1, 2.5, 2.5, 4) against (1, 2, 3, 4): 4.5 / √(4.5 · 5).
+    QVERIFY(near(analysis::spearman({1, 2, 2, 3}, {1, 2, 3, 4}), 4.5 / std::sqrt(22.5)));
+    QVERIFY(std::isnan(analysis::spearman({1, 1, 1}, {1, 2, 3})));
   }
 
   void allValidatorsByName() {

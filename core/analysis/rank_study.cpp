@@ -1,0 +1,188 @@
+// The validators' rank study over run directories.
+#include "core/analysis/rank_study.h"
+
+#include "core/analysis/validators.h"
+#include "core/io/run_dir.h"
+#include "core/util/error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <sstream>
+
+namespace fan::analysis {
+namespace {
+
+std::vector<double> ranks(const std::vector<double>& v) {
+  std::vector<size_t> order(v.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    const double average = (static_cast<double>(i) + static_cast<double>(j)) / 2 + 1;
+    for (size_t k = i; k <= j; ++k) r[order[k]] = average;
+    i = j + 1;
+  }
+  return r;
+}
+
+// One run's evaluation points: step → (validator values, curve test top-1).
+struct RunPoints {
+  std::map<int64_t, std::map<std::string, double>> validators;
+  std::map<int64_t, double> accuracy;
+  io::Results results;
+};
+
+std::string task_of(const nlohmann::json& config) {
+  auto side = [&](const char* key) {
+    const auto& d = config.at(key);
+    return d.value("dataset", std::string("?")) + (d.value("dataset", "") == "folder" ? ":" + d.value("folder", "") : "");
+  };
+  return side("source") + "→" + side("target") + " " + config.at("source").value("protocol", std::string("?"));
+}
+
+std::string fixed(double v, int digits = 3) {
+  if (!std::isfinite(v)) return "–";
+  std::ostringstream s;
+  s.precision(digits);
+  s << std::fixed << v;
+  return s.str();
+}
+
+}  // namespace
+
+double spearman(const std::vector<double>& x, const std::vector<double>& y) {
+  if (x.size() != y.size() || x.size() < 2) return std::nan("");
+  const auto rx = ranks(x), ry = ranks(y);
+  const double n = static_cast<double>(x.size());
+  const double mx = std::accumulate(rx.begin(), rx.end(), 0.0) / n, my = std::accumulate(ry.begin(), ry.end(), 0.0) / n;
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < rx.size(); ++i) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) * (rx[i] - mx);
+    syy += (ry[i] - my) * (ry[i] - my);
+  }
+  return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : std::nan("");
+}
+
+std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>& paths, std::vector<std::string>* skipped) {
+  std::vector<std::filesystem::path> dirs;
+  for (const auto& p : paths) {
+    if (!std::filesystem::is_directory(p)) throw Error(p.string() + ": not a directory");
+    if (io::RunDirectory(p).summary().status != io::RunSummary::Status::kNotARun) {
+      dirs.push_back(p);
+      continue;
+    }
+    std::vector<std::filesystem::path> inside;
+    for (const auto& entry : std::filesystem::directory_iterator(p))
+      if (entry.is_directory()) inside.push_back(entry.path());
+    std::sort(inside.begin(), inside.end());
+    dirs.insert(dirs.end(), inside.begin(), inside.end());
+  }
+  auto skip = [&](const std::filesystem::path& d, const std::string& why) {
+    if (skipped) skipped->push_back(d.string() + ": " + why);
+  };
+  std::map<std::string, std::vector<std::pair<std::filesystem::path, RunPoints>>> by_task;
+  for (const auto& d : dirs) {
+    const io::RunDirectory run(d);
+    const auto summary = run.summary();
+    if (summary.status != io::RunSummary::Status::kFinished) {
+      skip(d, io::to_string(summary.status) + (summary.problem.empty() ? "" : " (" + summary.problem + ")"));
+      continue;
+    }
+    RunPoints points;
+    points.results = *summary.results;
+    for (const auto& record : run.read_metrics()) {
+      if (const auto* v = std::get_if<events::ValidatorEvent>(&record); v && v->stage == 2 && v->network == "target")
+        points.validators[v->step] = v->values;
+      if (const auto* e = std::get_if<events::EvaluationEvent>(&record);
+          e && e->stage == 2 && e->split == "target_test" && e->network == "target")
+        points.accuracy[e->step] = e->top1;
+    }
+    if (points.validators.empty()) {
+      skip(d, "no validator records (run before eval.validator_images, or with it 0)");
+      continue;
+    }
+    if (!points.results.adapted) {
+      skip(d, "no adapted accuracy");
+      continue;
+    }
+    by_task[task_of(summary.config)].emplace_back(d, std::move(points));
+  }
+
+  std::vector<TaskStudy> out;
+  for (const auto& [task, runs] : by_task) {
+    TaskStudy study;
+    study.task = task;
+    std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> pooled;  // validator → (values, accuracy)
+    std::map<std::string, std::vector<double>> minus_last, minus_oracle;
+    double sum_last = 0, sum_oracle = 0;
+    for (const auto& [dir, p] : runs) {
+      study.runs.push_back(dir);
+      const double last = p.results.adapted->top1;
+      const auto oracle_it = p.results.picks.find("oracle");
+      const double oracle = oracle_it != p.results.picks.end() ? oracle_it->second.top1 : std::nan("");
+      sum_last += last;
+      sum_oracle += oracle;
+      for (const auto& [step, values] : p.validators) {
+        const auto acc = p.accuracy.find(step);
+        if (acc == p.accuracy.end()) continue;
+        for (const auto& [name, value] : values) {
+          // Oriented so that higher means better for every validator.
+          pooled[name].first.push_back(higher_is_better(name) ? value : -value);
+          pooled[name].second.push_back(acc->second);
+        }
+      }
+      for (const auto& [name, pick] : p.results.picks) {
+        if (name == "oracle") continue;
+        minus_last[name].push_back(pick.top1 - last);
+        minus_oracle[name].push_back(pick.top1 - oracle);
+      }
+    }
+    const double n = static_cast<double>(runs.size());
+    study.mean_last = sum_last / n;
+    study.mean_oracle = sum_oracle / n;
+    for (const auto& [name, xy] : pooled) {
+      ValidatorScore s;
+      s.validator = name;
+      s.spearman = spearman(xy.first, xy.second);
+      s.points = static_cast<int64_t>(xy.first.size());
+      auto mean = [](const std::vector<double>& v) {
+        return v.empty() ? std::nan("") : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+      };
+      s.pick_minus_last = mean(minus_last[name]);
+      s.pick_minus_oracle = mean(minus_oracle[name]);
+      s.runs = static_cast<int64_t>(minus_last[name].size());
+      study.scores.push_back(s);
+    }
+    out.push_back(std::move(study));
+  }
+  return out;
+}
+
+std::string rank_study_markdown(const std::vector<TaskStudy>& tasks) {
+  std::string md;
+  for (const auto& t : tasks) {
+    md += "## " + t.task + " (" + std::to_string(t.runs.size()) + " runs; last iterate " + fixed(t.mean_last) +
+          ", oracle " + fixed(t.mean_oracle) + " mean target test top-1)\n\n";
+    md += "| validator | Spearman ρ with test accuracy | points | pick − last | pick − oracle |\n|---|---|---|---|---|\n";
+    for (const auto& s : t.scores)
+      md += "| " + s.validator + " | " + fixed(s.spearman) + " | " + std::to_string(s.points) + " | " +
+            fixed(s.pick_minus_last, 4) + " | " + fixed(s.pick_minus_oracle, 4) + " |\n";
+    md += "\n";
+  }
+  return md;
+}
+
+std::string rank_study_csv(const std::vector<TaskStudy>& tasks) {
+  std::string csv = "task,validator,spearman,points,pick_minus_last,pick_minus_oracle,runs\n";
+  for (const auto& t : tasks)
+    for (const auto& s : t.scores)
+      csv += "\"" + t.task + "\"," + s.validator + "," + fixed(s.spearman, 6) + "," + std::to_string(s.points) + "," +
+             fixed(s.pick_minus_last, 6) + "," + fixed(s.pick_minus_oracle, 6) + "," + std::to_string(s.runs) + "\n";
+  return csv;
+}
+
+}  // namespace fan::analysis

@@ -1,0 +1,40 @@
+// How well each validator ranks: over the stage-2 evaluation points of many runs of one task, its
+// rank correlation with target accuracy and what its pick gains over the last iterate.
+// Target labels are read here only to score the validators, never to choose anything.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fan::analysis {
+
+// Spearman's rank correlation (ties get their average rank); NaN with fewer than 2 points or a constant side.
+double spearman(const std::vector<double>& x, const std::vector<double>& y);
+
+struct ValidatorScore {
+  std::string validator;
+  double spearman = 0;            // validator (oriented: higher = better) vs curve test top-1, all points pooled
+  int64_t points = 0;             // evaluation points pooled
+  double pick_minus_last = 0;     // mean over runs: picked network's test top-1 − the last iterate's
+  double pick_minus_oracle = 0;   // mean over runs: picked − the best test top-1 over the evaluation points
+  int64_t runs = 0;
+};
+
+struct TaskStudy {
+  std::string task;  // "mnist→usps sampled"
+  std::vector<std::filesystem::path> runs;
+  double mean_last = 0, mean_oracle = 0;  // mean test top-1 of the last iterate and of the oracle pick
+  std::vector<ValidatorScore> scores;     // by validator name
+};
+
+// Finds finished runs in `paths` (run directories, or folders holding them, one level down),
+// groups them by task (source → target and protocol) and scores every validator per task.
+// A run without validator records is listed in `skipped` with why.
+std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>& paths,
+                                       std::vector<std::string>* skipped = nullptr);
+
+std::string rank_study_markdown(const std::vector<TaskStudy>& tasks);
+std::string rank_study_csv(const std::vector<TaskStudy>& tasks);
+
+}  // namespace fan::analysis
