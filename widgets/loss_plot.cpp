@@ -122,6 +122,12 @@ void LossPlot::setCurves(const analysis::CurveFigure& figure, const QString& ove
   scheduleRedraw();
 }
 
+void LossPlot::setAxisLabels(const QString& left, const QString& right) {
+  plot_->yAxis->setLabel(left);
+  plot_->yAxis2->setLabel(right);
+  scheduleRedraw();
+}
+
 void LossPlot::scheduleRedraw() {
   if (!redraw_timer_.isActive()) redraw_timer_.start();
 }

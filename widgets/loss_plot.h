@@ -29,6 +29,8 @@ class LossPlot : public QWidget {
   void setCurves(const analysis::CurveFigure& figure, const QString& overlay = QString());
   const analysis::CurveFigure& curves() const { return figures_[QString()]; }
   void clear();
+  // The axes' titles (default "loss" and "accuracy").
+  void setAxisLabels(const QString& left, const QString& right);
   // Draws what is buffered now, without waiting for the coalescing timer.
   void replotNow() { redraw(); }
   int pointCount(const QString& series) const;

@@ -10,6 +10,7 @@
 #include "experiment_form.h"
 #include "inspector_panel.h"
 #include "runs_panel.h"
+#include "selection_panel.h"
 #include "widgets/loss_plot.h"
 #include "widgets/preview_panel.h"
 
@@ -87,6 +88,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   addPanel("Domain-specific inspector", inspector_, Qt::RightDockWidgetArea);
   embedding_ = new EmbeddingPanel;
   addPanel("Embedding", embedding_, Qt::RightDockWidgetArea);
+  selection_ = new SelectionPanel;
+  addPanel("Selection", selection_, Qt::RightDockWidgetArea);
   log_ = new QPlainTextEdit;
   log_->setObjectName("log");
   log_->setReadOnly(true);
@@ -96,6 +99,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   tabifyDockWidget(findChild<QDockWidget*>("Experiment"), findChild<QDockWidget*>("Runs"));
   findChild<QDockWidget*>("Experiment")->raise();
   tabifyDockWidget(findChild<QDockWidget*>("Domain-specific inspector"), findChild<QDockWidget*>("Embedding"));
+  tabifyDockWidget(findChild<QDockWidget*>("Domain-specific inspector"), findChild<QDockWidget*>("Selection"));
   findChild<QDockWidget*>("Domain-specific inspector")->raise();
 
 
@@ -327,6 +331,7 @@ void MainWindow::resumeRun(const QString& dir) {
     return;
   }
   for (int stage : {1, 2}) stagePlot(stage)->setCurves(live_curves_.stage(stage));
+  selection_->setCurves(live_curves_);
   worker_->stopToken().reset();
   setRunning(true);
   appendLog("resuming " + dir);
@@ -350,6 +355,7 @@ void MainWindow::clearCurves() {
   live_curves_ = analysis::CurveBuilder();
   stage1_plot_->clear();
   stage2_plot_->clear();
+  selection_->clear();
 }
 
 void MainWindow::onRecord(const io::MetricRecord& record) {
@@ -383,6 +389,7 @@ void MainWindow::onRecord(const io::MetricRecord& record) {
 void MainWindow::flushCurves() {
   curves_timer_->stop();
   for (int stage : {1, 2}) stagePlot(stage)->setCurves(live_curves_.stage(stage));
+  selection_->setCurves(live_curves_);
 }
 
 void MainWindow::onStep(const events::StepEvent& p) {
@@ -400,6 +407,7 @@ void MainWindow::onFinished(const io::Results& r) {
     appendLog(tr("stopped; resume it from File → Resume run or `fan resume %1`").arg(run_dir_));
   } else {
     appendLog(tr("finished in %1 s: %2").arg(r.total_seconds(), 0, 'f', 1).arg(results_text(r)));
+    selection_->setResults(r);
     results_label_->setText(results_text(r));
   }
   runs_->refresh();
@@ -420,6 +428,7 @@ void MainWindow::onPreview(const PreviewImages& images) {
 void MainWindow::showRunCurves(const QString& dir, const QString& overlay) {
   const auto curves = analysis::curves_from_metrics(io::RunDirectory(dir.toStdString()).read_metrics());
   for (int stage : {1, 2}) stagePlot(stage)->setCurves(curves.stage(stage), overlay);
+  if (overlay.isEmpty()) selection_->setCurves(curves);
 }
 
 bool MainWindow::openRun(const QString& dir) {
@@ -437,6 +446,7 @@ bool MainWindow::openRun(const QString& dir) {
       showRunCurves(dir, QString());
     }
     run_dir_ = dir;
+    if (!running_) selection_->setResults(summary.results);
     const QString status = QString::fromStdString(io::to_string(summary.status));
     results_label_->setText(summary.results ? dir + " — " + results_text(*summary.results) : dir + " — " + status);
     appendLog(tr("opened run %1 (%2); loading its networks…").arg(dir, status));

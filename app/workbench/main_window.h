@@ -25,6 +25,7 @@ class RunsPanel;
 class DatasetsPanel;
 class InspectorPanel;
 class EmbeddingPanel;
+class SelectionPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -48,6 +49,7 @@ class MainWindow : public QMainWindow {
   InspectorPanel* inspector() const { return inspector_; }
   EmbeddingPanel* embedding() const { return embedding_; }
   DatasetsPanel* datasets() const { return datasets_; }
+  SelectionPanel* selection() const { return selection_; }
   QString currentRunDir() const { return run_dir_; }
   bool isRunning() const { return running_; }
   // Message boxes are skipped when false (offscreen tests).
@@ -101,6 +103,7 @@ class MainWindow : public QMainWindow {
   DatasetsPanel* datasets_ = nullptr;
   InspectorPanel* inspector_ = nullptr;
   EmbeddingPanel* embedding_ = nullptr;
+  SelectionPanel* selection_ = nullptr;
   QLabel* status_stage_ = nullptr;
   QLabel* status_rate_ = nullptr;
   QLabel* results_label_ = nullptr;

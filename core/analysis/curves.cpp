@@ -1,7 +1,11 @@
 // The loss and accuracy curves of a run from its metric records.
 #include "core/analysis/curves.h"
 
+#include "core/analysis/validators.h"
+
+#include <algorithm>
 #include <charconv>
+#include <optional>
 
 namespace fan::analysis {
 namespace {
@@ -38,6 +42,12 @@ Rgb series_color(const std::string& name, size_t fallback_index) {
       {"source test accuracy", kTab10[9]},
       {"target test accuracy", Rgb{0, 0, 0}},
       {"target validation accuracy", kTab10[8]},
+      // The validators (their own plot: the selection view).
+      {"entropy", kTab10[0]},
+      {"im", kTab10[2]},
+      {"bnm", kTab10[6]},
+      {"snd", kTab10[4]},
+      {"class_ami", kTab10[1]},
   };
   const auto it = kColors.find(name);
   return it != kColors.end() ? it->second : kTab10[fallback_index % 10];
@@ -95,9 +105,14 @@ void CurveBuilder::add(const io::MetricRecord& record) {
     }
     return;
   }
-  // The validators are drawn by their own view (they have no axis here).
-  if (std::holds_alternative<events::ValidatorEvent>(record)) return;
+  // The validators are drawn by their own view (selection()).
+  if (const auto* v = std::get_if<events::ValidatorEvent>(&record)) {
+    if (v->stage == 2 && v->network == "target")
+      for (const auto& [name, value] : v->values) validators_[name].emplace_back(v->step, value);
+    return;
+  }
   const auto& e = std::get<events::EvaluationEvent>(record);
+  if (e.stage == 2 && e.split == "target_validation") validation_.emplace_back(e.step, e.top1);
   const std::string name = accuracy_series_name(e.split);
   auto& fig = e.stage == 1 ? stage1_ : stage2_;
   auto& s = series(fig, e.stage == 1 ? index1_ : index2_, name, /*right_axis=*/true, /*measured=*/true);
@@ -106,6 +121,71 @@ void CurveBuilder::add(const io::MetricRecord& record) {
   auto& global = series(accuracy_, accuracy_index_, name + ", " + e.network + " network", false, true);
   global.x.push_back(static_cast<double>(e.stage == 2 ? stage1_total_ + e.step : e.step));
   global.y.push_back(e.top1);
+}
+
+std::map<std::string, std::pair<int64_t, double>> CurveBuilder::picks() const {
+  std::map<std::string, std::pair<int64_t, double>> out;
+  for (const auto& [name, points] : validators_) {
+    std::optional<double> best;
+    for (const auto& [step, value] : points)
+      if (improves(best, value, name)) {
+        best = value;
+        out[name] = {step, value};
+      }
+  }
+  return out;
+}
+
+CurveFigure CurveBuilder::selection() const {
+  CurveFigure fig;
+  fig.title = "checkpoint selection: label-free validators of the target network (1 = best so far)";
+  fig.x_label = "step";
+  fig.y_label = "validator, scaled (1 = best)";
+  fig.y2_label = "held-out target validation accuracy";
+  const auto chosen = picks();
+  size_t index = 0;
+  for (const auto& [name, points] : validators_) {
+    double lo = points.front().second, hi = lo;
+    for (const auto& [step, value] : points) {
+      lo = std::min(lo, value);
+      hi = std::max(hi, value);
+    }
+    CurveSeries s;
+    s.name = name;
+    s.color = series_color(name, index++);
+    const bool higher = higher_is_better(name);
+    for (const auto& [step, value] : points) {
+      // A validator that has not moved yet sits at the top.
+      const double scaled = hi > lo ? (value - lo) / (hi - lo) : 1.0;
+      s.x.push_back(static_cast<double>(step));
+      s.y.push_back(higher ? scaled : 1.0 - scaled);
+    }
+    CurveSeries pick;
+    pick.name = name + " pick";
+    pick.color = s.color;
+    pick.markers = true;
+    if (const auto it = chosen.find(name); it != chosen.end()) {
+      for (size_t i = 0; i < points.size(); ++i)
+        if (points[i].first == it->second.first) {
+          pick.x.push_back(s.x[i]);
+          pick.y.push_back(s.y[i]);
+        }
+    }
+    fig.series.push_back(std::move(s));
+    fig.series.push_back(std::move(pick));
+  }
+  if (!validation_.empty()) {
+    CurveSeries v;
+    v.name = accuracy_series_name("target_validation");
+    v.color = series_color(v.name, 0);
+    v.right_axis = v.dashed = v.markers = true;
+    for (const auto& [step, top1] : validation_) {
+      v.x.push_back(static_cast<double>(step));
+      v.y.push_back(top1);
+    }
+    fig.series.push_back(std::move(v));
+  }
+  return fig;
 }
 
 CurveBuilder curves_from_metrics(const std::vector<io::MetricRecord>& records) {

@@ -27,6 +27,13 @@ class CurveBuilder {
   const CurveFigure& stage(int stage) const { return stage == 1 ? stage1_ : stage2_; }
   // Every evaluation on one axis of steps (stage 2 counted after stage 1's steps).
   const CurveFigure& accuracy() const { return accuracy_; }
+  // Checkpoint selection at a glance: every validator of the target network over the stage-2
+  // evaluations, scaled to [0, 1] over the points so far with 1 = best (entropy flipped), a dot
+  // where each picks (its best point, as stage2.select keeps it), and the held-out target
+  // validation accuracy on the right axis when the run has one.
+  CurveFigure selection() const;
+  // Each validator's pick so far: step and value (the rule of analysis::improves).
+  std::map<std::string, std::pair<int64_t, double>> picks() const;
   int64_t stage1_total() const { return stage1_total_; }
   size_t records() const { return records_; }
 
@@ -34,6 +41,8 @@ class CurveBuilder {
   CurveSeries& series(CurveFigure& figure, std::map<std::string, size_t>& index, const std::string& name,
                       bool right_axis, bool measured);
   CurveFigure stage1_, stage2_, accuracy_;
+  std::map<std::string, std::vector<std::pair<int64_t, double>>> validators_;  // target network, stage 2
+  std::vector<std::pair<int64_t, double>> validation_;                          // target validation top-1, stage 2
   std::map<std::string, size_t> index1_, index2_, accuracy_index_;
   int64_t stage1_total_ = 0;
   size_t records_ = 0;

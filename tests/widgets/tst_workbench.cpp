@@ -11,6 +11,7 @@
 #include "workbench/inspector_panel.h"
 #include "workbench/main_window.h"
 #include "workbench/runs_panel.h"
+#include "workbench/selection_panel.h"
 
 #include <QApplication>
 #include <qcustomplot.h>
@@ -139,9 +140,10 @@ class TestWorkbench : public QObject {
       }
       return s;
     };
-    Shown live[2];
+    Shown live[3];
     connect(&window, &fan::app::MainWindow::runFinished, this, [&] {
       for (int stage : {1, 2}) live[stage - 1] = shown(window.stagePlot(stage));
+      live[2] = shown(window.selection()->plot());
     }, Qt::DirectConnection);
     QSignalSpy finished(&window, &fan::app::MainWindow::runFinished);
     window.runExperiment();
@@ -149,14 +151,18 @@ class TestWorkbench : public QObject {
     fan::app::MainWindow viewer;
     viewer.setInteractive(false);
     QVERIFY(viewer.openRun(window.currentRunDir()));
-    for (int stage : {1, 2}) {
-      const auto reopened = shown(viewer.stagePlot(stage));
+    for (int stage : {1, 2, 3}) {  // 3: the selection view
+      const auto reopened = shown(stage < 3 ? viewer.stagePlot(stage) : viewer.selection()->plot());
       const auto& before = live[stage - 1];
       QCOMPARE(reopened.names, before.names);
       QCOMPARE(reopened.pens, before.pens);
       QCOMPARE(reopened.shapes, before.shapes);
       QCOMPARE(reopened.points, before.points);
     }
+    // The selection view: every validator with a dot at its pick; the picks table with the oracle and the last iterate.
+    for (const char* name : {"entropy", "im", "bnm", "snd", "class_ami", "snd pick"})
+      QVERIFY2(live[2].names.contains(name), qPrintable(live[2].names.join(", ")));
+    QCOMPARE(viewer.selection()->pickCount(), 7);  // 5 validators, oracle, last
     // The discriminator's accuracy stays after reopening (it used to vanish), solid on the accuracy axis.
     QVERIFY(live[1].names.contains("discriminator accuracy"));
     const int d = live[1].names.indexOf("discriminator accuracy");
