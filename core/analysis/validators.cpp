@@ -153,6 +153,51 @@ double class_ami(const torch::Tensor& features, const torch::Tensor& probabiliti
   return adjusted_mutual_information(kmeans(features, p.size(1), seed), labels);
 }
 
+torch::Tensor importance_weights(const torch::Tensor& source_features, const torch::Tensor& target_features) {
+  torch::NoGradGuard outer;
+  if (source_features.dim() != 2 || target_features.dim() != 2 || source_features.size(1) != target_features.size(1) ||
+      source_features.size(0) < 2 || target_features.size(0) < 2)
+    throw Error("dev: expected two N×D feature matrices of the same width, at least 2 rows each");
+  const auto xs = source_features.detach().to(torch::kCPU, torch::kFloat64);
+  const auto xt = target_features.detach().to(torch::kCPU, torch::kFloat64);
+  auto x = torch::cat({xs, xt}, 0);
+  const auto mean = x.mean(0, true);
+  const auto sd = x.std(0, true, true).clamp_min(1e-8);
+  x = (x - mean) / sd;
+  const auto y = torch::cat({torch::zeros({xs.size(0)}, torch::kFloat64), torch::ones({xt.size(0)}, torch::kFloat64)});
+  auto w = torch::zeros({x.size(1)}, torch::kFloat64).requires_grad_(true);
+  auto b = torch::zeros({1}, torch::kFloat64).requires_grad_(true);
+  // A light L2 penalty: the weights stay finite when the domains separate completely.
+  constexpr double kWeightDecay = 1e-3;
+  torch::optim::LBFGS optimizer({w, b}, torch::optim::LBFGSOptions(1.0).max_iter(200).line_search_fn("strong_wolfe"));
+  {
+    torch::AutoGradMode grad(true);
+    optimizer.step([&] {
+      optimizer.zero_grad();
+      auto loss = torch::binary_cross_entropy_with_logits(x.mv(w) + b, y) + 0.5 * kWeightDecay * w.pow(2).sum();
+      loss.backward();
+      return loss;
+    });
+  }
+  // logit = log p(t|x) − log p(s|x); the class sizes are divided out.
+  const auto logit = x.narrow(0, 0, xs.size(0)).mv(w.detach()) + b.detach();
+  return logit.exp() * (static_cast<double>(xs.size(0)) / static_cast<double>(xt.size(0)));
+}
+
+DeepEmbeddedValidation deep_embedded_validation(const torch::Tensor& weights, const torch::Tensor& losses) {
+  const auto w = weights.detach().to(torch::kCPU, torch::kFloat64).flatten();
+  const auto l = losses.detach().to(torch::kCPU, torch::kFloat64).flatten();
+  if (w.numel() != l.numel() || w.numel() < 2) throw Error("dev: expected as many weights as losses, at least 2");
+  const auto wl = w * l;
+  const double var = w.var(/*unbiased=*/true).item<double>();
+  const double cov = ((wl - wl.mean()) * (w - w.mean())).sum().item<double>() / static_cast<double>(w.numel() - 1);
+  const double eta = var > 0 ? -cov / var : 0.0;
+  DeepEmbeddedValidation r;
+  r.dev = wl.mean().item<double>() + eta * w.mean().item<double>() - eta;
+  r.devn = wl.sum().item<double>() / std::max(w.sum().item<double>(), kTiny);
+  return r;
+}
+
 std::map<std::string, double> label_free_validators(const torch::Tensor& logits, const torch::Tensor& features,
                                                     uint64_t seed) {
   torch::NoGradGuard no_grad;
@@ -164,7 +209,9 @@ std::map<std::string, double> label_free_validators(const torch::Tensor& logits,
           {"class_ami", class_ami(features.defined() ? features : logits, p, seed)}};
 }
 
-bool higher_is_better(const std::string& validator) { return validator != "entropy"; }
+bool higher_is_better(const std::string& validator) {
+  return validator != "entropy" && validator != "dev" && validator != "devn";
+}
 
 bool improves(const std::optional<double>& best, double value, const std::string& validator) {
   if (!std::isfinite(value)) return false;

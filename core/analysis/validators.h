@@ -43,6 +43,19 @@ double adjusted_mutual_information(const std::vector<int64_t>& a, const std::vec
 // k-means clusters of the target features (k = classes, seeded) and the predicted labels.
 double class_ami(const torch::Tensor& features, const torch::Tensor& probabilities, uint64_t seed);
 
+// Importance weights of source samples, w(x) = (n_s / n_t) · p(target | x) / p(source | x), from an
+// L2-regularised logistic-regression domain classifier on standardised features of both domains
+// (You et al. 2019, "Towards accurate model selection in deep unsupervised domain adaptation", DEV).
+torch::Tensor importance_weights(const torch::Tensor& source_features, const torch::Tensor& target_features);
+
+// DEV (lower is better): the importance-weighted loss of held-out labelled source samples with
+// DEV's control variate, mean(w·ℓ) + η·mean(w) − η, η = −Cov(w·ℓ, w) / Var(w); DEVN: the
+// self-normalised weighted loss Σ w·ℓ / Σ w.
+struct DeepEmbeddedValidation {
+  double dev = 0, devn = 0;
+};
+DeepEmbeddedValidation deep_embedded_validation(const torch::Tensor& weights, const torch::Tensor& losses);
+
 // The validators that need target predictions only, by name: "entropy", "im", "bnm", "snd",
 // "class_ami". `features` feed ClassAMI (the network's task-specific features, or its logits).
 std::map<std::string, double> label_free_validators(const torch::Tensor& logits, const torch::Tensor& features,

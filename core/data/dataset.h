@@ -26,6 +26,7 @@ struct DatasetSplits {
   Dataset train;
   Dataset test;
   Dataset validation;  // held out of the training split (empty unless asked for)
+  Dataset held_out;    // held out of what the protocol left unused (DomainSpec::unused_held_out)
   std::vector<std::string> class_names;  // empty: the digits "0".."9"
   std::string info;                      // how the splits were made, when not obvious
 };

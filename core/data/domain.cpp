@@ -18,6 +18,8 @@ namespace fs = std::filesystem;
 
 // The validation hold-out's seed stream, apart from the protocol's.
 constexpr uint64_t kValidationSalt = 0x76616C6964ULL;
+// The order in which images the protocol left unused are held out.
+constexpr uint64_t kUnusedSalt = 0x756E75736564ULL;
 
 [[noreturn]] void missing(const fs::path& file, const std::string& dataset) {
   throw Error(dataset + " data file not found: " + file.string() + " (run `fan data fetch " + dataset +
@@ -129,7 +131,23 @@ DatasetSplits load_domain(const DomainSpec& spec, const Preprocess& preprocess_o
     out.validation = preprocess(raw.train.subset(std::get<0>(order.narrow(0, 0, spec.validation).sort())), preprocess_options, tight);
     raw.train = raw.train.subset(std::get<0>(order.narrow(0, spec.validation, raw.train.size() - spec.validation).sort()));
   }
-  out.train = preprocess(apply_protocol(raw.train, spec, seed), preprocess_options, tight);
+  const auto chosen = protocol_indices(raw.train, raw.train.size(), spec, seed);
+  if (spec.unused_held_out > 0 && chosen.defined()) {
+    // The images the protocol left out, in a seeded order of their own.
+    std::vector<bool> used(static_cast<size_t>(raw.train.size()), false);
+    const auto c = chosen.contiguous();
+    for (int64_t i = 0; i < c.numel(); ++i) used[static_cast<size_t>(c.data_ptr<int64_t>()[i])] = true;
+    std::vector<int64_t> unused;
+    for (int64_t i = 0; i < raw.train.size(); ++i)
+      if (!used[static_cast<size_t>(i)]) unused.push_back(i);
+    const auto order = permutation(static_cast<int64_t>(unused.size()), mix_seed(seed ^ kUnusedSalt));
+    const auto keep = std::min<int64_t>(spec.unused_held_out, static_cast<int64_t>(unused.size()));
+    std::vector<int64_t> held;
+    for (int64_t k = 0; k < keep; ++k) held.push_back(unused[static_cast<size_t>(order[static_cast<size_t>(k)])]);
+    std::sort(held.begin(), held.end());
+    if (!held.empty()) out.held_out = preprocess(raw.train.subset(torch::tensor(held, torch::kInt64)), preprocess_options, tight);
+  }
+  out.train = preprocess(chosen.defined() ? raw.train.subset(chosen) : raw.train, preprocess_options, tight);
   out.test = preprocess(raw.test, preprocess_options, tight);
   out.class_names = std::move(raw.class_names);
   out.info = std::move(raw.info);

@@ -26,6 +26,10 @@ struct DomainSpec {
   // Labelled training images held out before the protocol draws (seeded),
   // never trained or adapted on: a validation set for choosing settings.
   int64_t validation = 0;
+  // Labelled training images held out from those the protocol leaves unused (seeded), so the
+  // protocol's draw stays as it is: held-out source images for the DEV validator. At most what
+  // is left; 0 with the full protocol.
+  int64_t unused_held_out = 0;
 };
 
 // The common format both domains are brought to.

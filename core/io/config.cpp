@@ -64,6 +64,10 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(unlocked(field("name", FieldType::kString, "experiment", "run", "", "Experiment name")));
   add_domain(s, "source", "mnist", "sampled", 2000);
   add_domain(s, "target", "usps", "sampled", 1800);
+  s.push_back(ranged(field("source.validation", FieldType::kInt, -1, "data", "images",
+                           "Labelled source training images held out from those the protocol leaves unused (the "
+                           "protocol's draw stays the same), for the DEV validators; -1: 1,000 where the protocol "
+                           "leaves images unused, else 0 (DEV off)"), -1, 1e7));
   s.push_back(ranged(field("target.validation", FieldType::kInt, 0, "data", "images",
                            "Labelled target training images held out before the protocol draws, never "
                            "adapted on: their accuracy (target_validation) is for choosing settings "
@@ -151,7 +155,7 @@ std::vector<FieldSpec> make_schema() {
                            "which target network the run reports as selected: \"last\" = the last iterate (the "
                            "paper's practice), or the one a label-free validator scores best over the stage-2 "
                            "evaluations (every validator's pick is reported either way; needs eval.validator_images > 0)"),
-                     {"last", "entropy", "im", "bnm", "snd", "class_ami"}));
+                     {"last", "entropy", "im", "bnm", "snd", "class_ami", "dev", "devn", "source_accuracy"}));
   s.push_back(unlocked(ranged(field("eval.every", FieldType::kInt, 500, "run", "steps",
                                     "Evaluate on the target test set every N adaptation steps (0: at the end only)"), 0, 1e9)));
   s.push_back(ranged(field("eval.batch_size", FieldType::kInt, 1000, "run", "images", "Batch size for evaluation"), 1, 1e6));
@@ -332,6 +336,10 @@ json validate_config(const json& config, const std::string& origin) {
     if (get_path(out, side + ".dataset") == "folder" && get_path(out, side + ".folder").get<std::string>().empty())
       throw Error(origin + ": " + side + ".folder: a directory is required when " + side +
                   ".dataset is \"folder\"");
+    if (side == "source" && get_path(out, "source.validation").get<int64_t>() > 0 &&
+        (get_path(out, "data.loader") == "stream" || get_path(out, "source.protocol") == "full"))
+      throw Error(origin + ": source.validation: held-out source images come from those the protocol leaves unused; "
+                  "none with the full protocol or data.loader \"stream\" (use -1 or 0)");
     if (side == "target" && get_path(out, "data.loader") == "stream" && get_path(out, "target.validation") != 0)
       throw Error(origin + ": target.validation: not available with data.loader \"stream\" yet (use 0)");
     if (side == "target" && get_path(out, "data.loader") == "stream" &&
@@ -403,6 +411,12 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.source = domain(j["source"]);
   c.target = domain(j["target"]);
   c.target.validation = j["target"]["validation"];
+  {
+    // -1 (auto): 1,000 held-out source images when the protocol leaves some unused; none in streamed runs.
+    const int64_t asked = j["source"]["validation"];
+    const bool leaves_unused = c.source.protocol != data::Protocol::kFull && j["data"]["loader"] != "stream";
+    c.source.unused_held_out = asked >= 0 ? asked : (leaves_unused ? 1000 : 0);
+  }
   c.preprocess.channels = j["data"]["channels"];
   c.preprocess.size = j["data"]["image_size"];
   c.preprocess.framing = j["data"]["framing"];

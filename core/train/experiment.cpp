@@ -233,6 +233,11 @@ void Experiment::load_data() {
     source_test_ = std::make_shared<data::MemorySet>(std::move(source.test));
     target_train_ = std::make_shared<data::MemorySet>(std::move(target.train));
     target_test_ = std::make_shared<data::MemorySet>(std::move(target.test));
+    if (source.held_out.size() > 0) {
+      source.held_out.images = source.held_out.images.to(device_);
+      source.held_out.labels = source.held_out.labels.to(device_);
+      source_held_out_ = std::make_shared<data::MemorySet>(std::move(source.held_out));
+    }
     if (target.validation.size() > 0) {
       target.validation.images = target.validation.images.to(device_);
       target.validation.labels = target.validation.labels.to(device_);
@@ -327,21 +332,39 @@ std::map<std::string, double> Experiment::validate(EventSink& sink, models::FanN
   torch::NoGradGuard no_grad;
   const bool was_training = net->is_training();
   net->eval();
-  std::vector<torch::Tensor> logits, features;
-  data::for_each_batch(*validator_images_, config_.eval_batch_size, config_.workers, [&](const data::Batch& b) {
-    const auto out = net->forward(b.images.to(device_));
-    logits.push_back(out.logits.to(torch::kCPU, torch::kFloat));
-    // ClassAMI clusters the task-specific features (what the logit map reads); ADDA has none: its logits.
-    if (out.task_specific.defined()) features.push_back(out.task_specific.to(torch::kCPU, torch::kFloat));
-  });
+  // Logits and features (the task-specific ht, what the logit map reads; ADDA has none: its logits).
+  auto outputs = [&](const data::ImageSet& set, torch::Tensor* labels) {
+    std::vector<torch::Tensor> logits, features, truth;
+    data::for_each_batch(set, config_.eval_batch_size, config_.workers, [&](const data::Batch& b) {
+      const auto out = net->forward(b.images.to(device_));
+      logits.push_back(out.logits.to(torch::kCPU, torch::kFloat));
+      features.push_back((out.task_specific.defined() ? out.task_specific : out.logits).to(torch::kCPU, torch::kFloat));
+      truth.push_back(b.labels.to(torch::kCPU, torch::kLong));
+    });
+    if (labels) *labels = torch::cat(truth);
+    return std::pair{torch::cat(logits), torch::cat(features)};
+  };
+  const auto [logits, features] = outputs(*validator_images_, nullptr);
+  std::map<std::string, double> values =
+      analysis::label_free_validators(logits, features, static_cast<uint64_t>(config_.seed) ^ kValidatorSalt);
+  if (source_held_out_) {
+    torch::Tensor labels;
+    const auto [source_logits, source_features] = outputs(*source_held_out_, &labels);
+    const auto losses = torch::nn::functional::cross_entropy(
+        source_logits.to(torch::kDouble), labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    const auto dev = analysis::deep_embedded_validation(analysis::importance_weights(source_features, features), losses);
+    values["dev"] = dev.dev;
+    values["devn"] = dev.devn;
+    // The simple baseline: accuracy on held-out source images.
+    values["source_accuracy"] = (source_logits.argmax(1) == labels).to(torch::kDouble).mean().item<double>();
+  }
   net->train(was_training);
   ValidatorEvent event;
   event.stage = stage;
   event.step = step;
   event.network = network;
   event.images = validator_images_->size();
-  event.values = analysis::label_free_validators(torch::cat(logits), features.empty() ? torch::Tensor() : torch::cat(features),
-                                                 static_cast<uint64_t>(config_.seed) ^ kValidatorSalt);
+  event.values = std::move(values);
   sink.on_validators(event);
   state_.seconds["validators"] += seconds_since(started);
   return event.values;
@@ -658,6 +681,12 @@ io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) 
                   (target_validation_ ? ", " + std::to_string(target_validation_->size()) + " held out for validation" : "") +
                   (config_.stream ? " (streamed, " + std::to_string(data::loader_threads(config_.workers)) +
                                         " loader threads)" : ""));
+  if (validator_images_)
+    sink.on_message("validators on " + std::to_string(validator_images_->size()) + " unlabelled target training images" +
+                    (source_held_out_ ? " and " + std::to_string(source_held_out_->size()) +
+                                            " held-out source images (DEV, DEVN, source accuracy)"
+                                      : "; DEV off (no held-out source images: source.validation, or the "
+                                        "protocol leaves none unused)"));
   build_networks();
 
   if (run_dir_.has_checkpoint()) {

@@ -113,6 +113,8 @@ class Experiment {
   std::shared_ptr<const data::ImageSet> curve_source_test_, curve_target_test_, curve_target_validation_;
   // Unlabelled target training images the validators see (eval.validator_images; null when 0).
   std::shared_ptr<const data::ImageSet> validator_images_;
+  // Labelled source images the protocol left unused (source.validation), for DEV; null when none.
+  std::shared_ptr<const data::ImageSet> source_held_out_;
   std::map<std::string, torch::Tensor> preview_images_;  // per domain, loaded once
   models::FanNet source_net_{nullptr}, target_net_{nullptr};
   models::Discriminator discriminator_{nullptr};

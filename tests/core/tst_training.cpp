@@ -281,6 +281,34 @@ class TestTraining : public QObject {
     QCOMPARE(images.at({1, 10}), int64_t(40));   // stage 1, epoch 1 of 3: the source test subset
   }
 
+  // The sampled protocol leaves source images unused: 1,000 of them (here all 120) are held out for
+  // DEV without changing what the protocol draws, so training is the same as without them.
+  void heldOutSourceImagesFeedDev() {
+    test::ScratchDir runs;
+    auto config = tiny_config(data_.path());
+    config["source"]["protocol"] = "sampled";
+    config["source"]["samples"] = 200;
+    const auto with = io::to_json(train::Experiment(io::ExperimentConfig::from_json(config), runs / "with").run());
+    config["source"]["validation"] = 0;
+    const auto without = io::to_json(train::Experiment(io::ExperimentConfig::from_json(config), runs / "without").run());
+    QCOMPARE(with["adapted"]["top1"].get<double>(), without["adapted"]["top1"].get<double>());
+    QCOMPARE(with["source_only"]["top1"].get<double>(), without["source_only"]["top1"].get<double>());
+    int dev_records = 0;
+    for (const auto& m : io::RunDirectory(runs / "with").read_metrics())
+      if (const auto* v = std::get_if<events::ValidatorEvent>(&m)) {
+        QVERIFY(v->values.count("dev") && v->values.count("devn") && v->values.count("source_accuracy"));
+        QVERIFY(std::isfinite(v->values.at("dev")));
+        ++dev_records;
+      }
+    QCOMPARE(dev_records, 5);
+    QVERIFY(with["picks"].contains("dev"));
+    QVERIFY(!without["picks"].contains("dev"));
+    // The full protocol leaves nothing to hold out.
+    auto full = tiny_config(data_.path());
+    full["source"]["validation"] = 50;
+    QVERIFY(test::error_of([&] { io::ExperimentConfig::from_json(full); }).contains("source.validation"));
+  }
+
   // The rank study over two seeds of one task: every validator scored on all their evaluation points.
   void validatorsRankStudy() {
     test::ScratchDir runs;

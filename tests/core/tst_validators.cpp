@@ -133,6 +133,28 @@ class TestValidators : public QObject {
     QVERIFY(std::isnan(analysis::spearman({1, 1, 1}, {1, 2, 3})));
   }
 
+  // DEV's weights recover the density ratio of two shifted Gaussians: p_t / p_s = exp(x − ½) for N(1, 1) over N(0, 1).
+  void importanceWeightsAreTheDensityRatio() {
+    torch::manual_seed(5);
+    const auto source = torch::randn({20000, 1}, torch::kFloat64);
+    const auto target = torch::randn({20000, 1}, torch::kFloat64) + 1.0;
+    const auto w = analysis::importance_weights(source, target);
+    const auto x = source.flatten();
+    const auto inside = (x > -2) & (x < 2);
+    const auto error = (w.log() - (x - 0.5)).abs().masked_select(inside);
+    QVERIFY2(error.max().item<double>() < 0.1, qPrintable(QString::number(error.max().item<double>())));
+  }
+
+  void deepEmbeddedValidationByHand() {
+    // w = (1, 3), ℓ = (2, 4): w·ℓ = (2, 12), mean 7; Var(w) = 2, Cov(wℓ, w) = 10, η = −5;
+    // DEV = 7 + (−5)·2 − (−5) = 2; DEVN = 14 / 4 = 3.5.
+    const auto r = analysis::deep_embedded_validation(torch::tensor({1.0, 3.0}), torch::tensor({2.0, 4.0}));
+    QVERIFY(near(r.dev, 2.0));
+    QVERIFY(near(r.devn, 3.5));
+    QVERIFY(!analysis::higher_is_better("dev") && !analysis::higher_is_better("devn"));
+    QVERIFY(analysis::higher_is_better("source_accuracy"));
+  }
+
   void allValidatorsByName() {
     torch::manual_seed(1);
     const auto logits = torch::randn({50, 10});
