@@ -172,6 +172,7 @@ void add_analysis_commands(CLI::App& app) {
     uint64_t seed = 0;
     int threads = 0;
     bool no_results = false;
+    std::string network = "last";
   };
   auto g = std::make_shared<FigureArgs>();
   auto* figures = app.add_subcommand("figures", "Write the paper's figures of a run into RUN_DIR/figures/");
@@ -182,6 +183,7 @@ void add_analysis_commands(CLI::App& app) {
   figures->add_option("--method", g->method, "t-SNE method: auto, exact or barnes-hut");
   figures->add_option("--threads", g->threads, "t-SNE threads (0 = all cores)");
   figures->add_flag("--no-results", g->no_results, "Do not add the proxy A-distance to the run's results");
+  figures->add_option("--network", g->network, "The target network drawn: last, or the one a validator picked");
   figures->callback([g] {
     analysis::FiguresOptions o;
     o.images_per_domain = g->n;
@@ -189,7 +191,8 @@ void add_analysis_commands(CLI::App& app) {
     o.seed = g->seed;
     o.method = analysis::parse_tsne_method(g->method, "--method");
     o.threads = g->threads;
-    o.update_results = !g->no_results;
+    o.update_results = !g->no_results && g->network == "last";  // the results describe the last iterate
+    o.network = g->network;
     o.log = [](const std::string& line) { std::cerr << line << std::endl; };
     std::unique_ptr<analysis::FigureRenderer> renderer;
 #ifdef FAN_WITH_PLOTS

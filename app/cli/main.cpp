@@ -72,13 +72,15 @@ int main(int argc, char** argv) {
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 
+  std::string network = "last";
   auto* eval = app.add_subcommand("eval", "Evaluate a run's checkpoint on the target test set");
   eval->add_option("run_dir", run_dir, "Run directory")->required();
+  eval->add_option("--network", network, "The target network: last, or the one a validator picked (e.g. snd)");
   eval->callback([&] {
     // Read-only: the run's networks and test sets, evaluated on the target test set.
-    auto run = fan::analysis::load_run(run_dir);
+    auto run = fan::analysis::load_run(run_dir, network);
     fan::train::apply_threads(run.config.threads);
-    nlohmann::json out = {{"run", run_dir}, {"stage", run.stage}};
+    nlohmann::json out = {{"run", run_dir}, {"stage", fan::io::to_string(run.stage)}, {"network", run.network}};
     out["source_only"] = fan::train::evaluate(run.source, run.target_test, run.config.eval_batch_size).to_json();
     if (run.adapted())
       out["adapted"] = fan::train::evaluate(run.target, run.target_test, run.config.eval_batch_size).to_json();

@@ -114,6 +114,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(datasets_, &DatasetsPanel::message, this, &MainWindow::appendLog);
   connect(runs_, &RunsPanel::openRequested, this, [this](const QString& dir) { openRun(dir); });
   connect(runs_, &RunsPanel::overlayRequested, this, &MainWindow::overlayRun);
+  connect(selection_, &SelectionPanel::networkChosen, this, [this](const QString& network) {
+    if (!run_dir_.isEmpty() && !running_) loadNetworks(run_dir_, network);
+  });
   worker_thread_.start();
   setRunning(false);
   runs_->refresh();
@@ -455,9 +458,14 @@ bool MainWindow::openRun(const QString& dir) {
     warn("Cannot open run", e.what());
     return false;
   }
+  loadNetworks(dir, "last");
+  return true;
+}
+
+void MainWindow::loadNetworks(const QString& dir, const QString& network) {
   // The networks load off the GUI thread; the panels fill when they arrive.
   auto* watcher = new QFutureWatcher<std::pair<std::shared_ptr<RunModel>, QString>>(this);
-  connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, dir] {
+  connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, dir, network] {
     watcher->deleteLater();
     const auto [model, error] = watcher->result();
     if (!model) {
@@ -466,7 +474,7 @@ bool MainWindow::openRun(const QString& dir) {
     }
     inspector_->setModel(model);
     embedding_->setModel(model);
-    if (model->hasDecoder() && !running_ && previews_->snapshotCount() == 0) {
+    if (model->hasDecoder() && !running_ && previews_->snapshotCount() == 0 && network == "last") {
       // A finished run shows its final reconstructions.
       widgets::PreviewSnapshot s;
       s.stage = model->adapted() ? 2 : 1;
@@ -479,16 +487,15 @@ bool MainWindow::openRun(const QString& dir) {
       }
       previews_->addSnapshot(s);
     }
-    appendLog("networks of " + dir + " loaded: inspector and embedding ready");
+    appendLog(tr("networks of %1 loaded (target network: %2): inspector and embedding ready").arg(dir, network));
   });
-  watcher->setFuture(QtConcurrent::run([dir]() -> std::pair<std::shared_ptr<RunModel>, QString> {
+  watcher->setFuture(QtConcurrent::run([dir, network]() -> std::pair<std::shared_ptr<RunModel>, QString> {
     try {
-      return {std::make_shared<RunModel>(dir), QString()};
+      return {std::make_shared<RunModel>(dir, network), QString()};
     } catch (const std::exception& e) {
       return {nullptr, QString::fromUtf8(e.what())};
     }
   }));
-  return true;
 }
 
 void MainWindow::overlayRun(const QString& dir) {

@@ -85,6 +85,9 @@ class MainWindow : public QMainWindow {
   // Draws a run's curves from its directory: as the run shown (overlay empty), or beside it.
   void showRunCurves(const QString& run_dir, const QString& overlay);
   void clearCurves();
+  // Loads a run's networks off the GUI thread for the inspector and the embedding:
+  // the target network `network` ("last", or a validator's pick).
+  void loadNetworks(const QString& dir, const QString& network);
   void createMenus();
   void createWorker();
 

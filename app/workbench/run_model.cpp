@@ -9,7 +9,8 @@
 
 namespace fan::app {
 
-RunModel::RunModel(const QString& run_dir) : run_dir_(run_dir), run_(analysis::load_run(run_dir.toStdString())) {}
+RunModel::RunModel(const QString& run_dir, const QString& network)
+    : run_dir_(run_dir), run_(analysis::load_run(run_dir.toStdString(), network.toStdString())) {}
 
 int RunModel::count(Domain d) const { return static_cast<int>(test(d).size()); }
 

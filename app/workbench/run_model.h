@@ -17,7 +17,9 @@ enum class Domain { kSource, kTarget };
 class RunModel {
  public:
   // Loads the run's config, test sets and last checkpoint (read-only); throws fan::Error.
-  explicit RunModel(const QString& run_dir);
+  // `network`: "last" or a validator whose picked target network to use (analysis::load_run).
+  explicit RunModel(const QString& run_dir, const QString& network = "last");
+  QString network() const { return QString::fromStdString(run_.network); }
 
   QString runDir() const { return run_dir_; }
   bool adapted() const { return run_.adapted(); }

@@ -3,6 +3,8 @@
 
 #include "widgets/loss_plot.h"
 
+#include <QComboBox>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QTableWidget>
@@ -14,7 +16,8 @@ SelectionPanel::SelectionPanel(QWidget* parent)
     : QWidget(parent),
       plot_(new widgets::LossPlot(tr("Checkpoint selection: validators of the target network (1 = best so far)"))),
       table_(new QTableWidget),
-      note_(new QLabel) {
+      note_(new QLabel),
+      network_(new QComboBox) {
   auto* layout = new QVBoxLayout(this);
   plot_->setAxisLabels(tr("validator, scaled (1 = best)"), tr("held-out target validation accuracy"));
   layout->addWidget(plot_, 3);
@@ -28,6 +31,13 @@ SelectionPanel::SelectionPanel(QWidget* parent)
   note_->setText(tr("Validators read unlabelled target training images only; the test accuracy is shown for "
                     "information once the run has finished (\"oracle\": picked by test labels)."));
   layout->addWidget(note_);
+  auto* chooser = new QHBoxLayout;
+  chooser->addWidget(new QLabel(tr("Inspector and embedding show the target network picked by")));
+  network_->addItem("last");
+  network_->setToolTip(tr("The last iterate, or the network a validator picked (finished runs)"));
+  chooser->addWidget(network_, 1);
+  layout->addLayout(chooser);
+  connect(network_, &QComboBox::activated, this, [this](int index) { emit networkChosen(network_->itemText(index)); });
 }
 
 void SelectionPanel::setCurves(const analysis::CurveBuilder& curves) {
@@ -38,6 +48,10 @@ void SelectionPanel::setCurves(const analysis::CurveBuilder& curves) {
 
 void SelectionPanel::setResults(const std::optional<io::Results>& results) {
   results_ = results;
+  network_->clear();
+  network_->addItem("last");
+  if (results_)
+    for (const auto& [name, pick] : results_->picks) network_->addItem(QString::fromStdString(name));
   fillTable();
 }
 
@@ -45,6 +59,8 @@ void SelectionPanel::clear() {
   plot_->clear();
   live_picks_.clear();
   results_.reset();
+  network_->clear();
+  network_->addItem("last");
   fillTable();
 }
 

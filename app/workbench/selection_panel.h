@@ -8,6 +8,7 @@
 
 #include <optional>
 
+class QComboBox;
 class QLabel;
 class QTableWidget;
 
@@ -28,12 +29,18 @@ class SelectionPanel : public QWidget {
   void clear();
   widgets::LossPlot* plot() const { return plot_; }
   int pickCount() const;
+  QComboBox* networkChooser() const { return network_; }
+
+ signals:
+  // The user chose which target network the inspector and the embedding show.
+  void networkChosen(const QString& network);
 
  private:
   void fillTable();
   widgets::LossPlot* plot_;
   QTableWidget* table_;
   QLabel* note_;
+  QComboBox* network_;
   std::map<std::string, std::pair<int64_t, double>> live_picks_;
   std::optional<io::Results> results_;
 };

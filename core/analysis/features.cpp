@@ -36,7 +36,7 @@ Features cat_features(std::vector<Features>& parts) {
 
 }  // namespace
 
-RunModels load_run(const std::filesystem::path& run_dir) {
+RunModels load_run(const std::filesystem::path& run_dir, const std::string& network) {
   io::RunDirectory dir(run_dir);
   if (!std::filesystem::is_directory(run_dir)) throw Error(run_dir.string() + ": no such run directory");
   if (!dir.has_checkpoint())
@@ -64,6 +64,17 @@ RunModels load_run(const std::filesystem::path& run_dir) {
     modules["discriminator"] = discriminator.get();
   }
   io::load_checkpoint(dir.checkpoint_path(), modules, {});
+  r.network = network;
+  if (network != "last") {
+    const auto state = dir.read_state();
+    if (!r.adapted() || !state.picks.count(network)) {
+      std::string names;
+      for (const auto& [name, pick] : state.picks) names += (names.empty() ? "" : ", ") + name;
+      throw Error("--network " + network + ": " + run_dir.string() + " has no pick of that name (picks: " +
+                  (names.empty() ? "none" : names) + "; or use last)");
+    }
+    io::load_checkpoint(dir.pick_path(network), {{"target", r.target.get()}}, {});
+  }
   r.source->eval();
   if (r.adapted()) r.target->eval();
   return r;

@@ -20,13 +20,16 @@ struct RunModels {
   models::FanNet source{nullptr};  // the stage-1 network (frozen in stage 2)
   models::FanNet target{nullptr};  // the adapted network; null before stage 2
   io::Stage stage = io::Stage::kSource;  // where the checkpoint stands
+  std::string network = "last";          // which target network: the last iterate, or a validator's pick
   bool adapted() const { return !target.is_empty(); }
 };
 
 // Reads the config and checkpoint of `run_dir` (io::RunDirectory), loads the test sets from
 // the data root, rebuilds the networks (CPU, eval mode). fan::Error when the
 // run has no checkpoint yet or its files do not match.
-RunModels load_run(const std::filesystem::path& run_dir);
+// `network`: "last" (the checkpoint's target network) or the name of a validator whose pick
+// (stage2.select, checkpoint selection) replaces it; an unknown pick is a fan::Error listing the picks.
+RunModels load_run(const std::filesystem::path& run_dir, const std::string& network = "last");
 
 // What one network gives for a set of images (CPU float tensors, N×·).
 struct Features {

@@ -52,7 +52,7 @@ void log_line(const FiguresOptions& o, const std::string& line) {
 class FigureWriter {
  public:
   FigureWriter(const fs::path& run_dir, const FiguresOptions& o, FigureRenderer* renderer)
-      : run_dir(run_dir), o(o), renderer(renderer), run(load_run(run_dir)), out(run_dir / "figures") {
+      : run_dir(run_dir), o(o), renderer(renderer), run(load_run(run_dir, o.network)), out(run_dir / (o.network == "last" ? std::string("figures") : "figures-" + o.network)) {
     fs::create_directories(out);
   }
 

@@ -22,6 +22,8 @@ struct FiguresOptions {
   TsneOptions::Method method = TsneOptions::Method::kAuto;
   int threads = 0;
   int64_t grid_columns = 10;                    // Fig. 6: images per row
+  std::string network = "last";                 // the target network drawn: last, or a validator's pick
+                                                // (then into RUN_DIR/figures-<network>/)
   bool update_results = true;                   // add the proxy A-distance to the run's results (when finished)
   std::function<void(const std::string&)> log;  // one line per step done
 };

@@ -15,7 +15,9 @@
 
 #include <QApplication>
 #include <qcustomplot.h>
+#include <QComboBox>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QSignalSpy>
 #include <QtTest>
 
@@ -163,6 +165,13 @@ class TestWorkbench : public QObject {
     for (const char* name : {"entropy", "im", "bnm", "snd", "class_ami", "snd pick"})
       QVERIFY2(live[2].names.contains(name), qPrintable(live[2].names.join(", ")));
     QCOMPARE(viewer.selection()->pickCount(), 7);  // 5 validators, oracle, last
+    // Inspecting a validator's pick: the networks reload with that target network.
+    auto* chooser = viewer.selection()->networkChooser();
+    const int snd = chooser->findText("snd");
+    QVERIFY(snd > 0);
+    emit chooser->activated(snd);
+    auto* log = viewer.findChild<QPlainTextEdit*>("log");
+    QTRY_VERIFY_WITH_TIMEOUT(log->toPlainText().contains("target network: snd"), 30000);
     // The discriminator's accuracy stays after reopening (it used to vanish), solid on the accuracy axis.
     QVERIFY(live[1].names.contains("discriminator accuracy"));
     const int d = live[1].names.indexOf("discriminator accuracy");
