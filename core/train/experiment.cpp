@@ -269,6 +269,15 @@ void Experiment::load_data() {
   if (config_.eval_validator_images > 0)
     validator_images_ = curve_subset(target_train_, config_.eval_validator_images,
                                      static_cast<uint64_t>(config_.seed) ^ kValidatorSalt);
+  // ClassAMI clusters the validator images into as many clusters as classes; DEV fits a domain classifier.
+  const int64_t classes = target_train_->num_classes();
+  if (validator_images_ && validator_images_->size() < std::max<int64_t>(2, classes))
+    throw Error("eval.validator_images: " + std::to_string(validator_images_->size()) +
+                " images are too few for the validators (ClassAMI needs at least one per class: " +
+                std::to_string(classes) + "; or 0 to turn them off)");
+  if (source_held_out_ && source_held_out_->size() < 2)
+    throw Error("source.validation: " + std::to_string(source_held_out_->size()) +
+                " held-out source image is too few for DEV (at least 2; or 0 to turn DEV off)");
   data_loaded_ = true;
 }
 

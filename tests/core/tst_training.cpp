@@ -303,6 +303,11 @@ class TestTraining : public QObject {
     QCOMPARE(dev_records, 5);
     QVERIFY(with["picks"].contains("dev"));
     QVERIFY(!without["picks"].contains("dev"));
+    // Too few validator images is an error naming the field, before any training.
+    auto few = tiny_config(data_.path());
+    few["eval"]["validator_images"] = 3;
+    QVERIFY(test::error_of([&] { train::Experiment(io::ExperimentConfig::from_json(few), runs / "few").run(); })
+                .contains("eval.validator_images"));
     // The full protocol leaves nothing to hold out.
     auto full = tiny_config(data_.path());
     full["source"]["validation"] = 50;
