@@ -32,6 +32,7 @@ std::vector<double> ranks(const std::vector<double>& v) {
 struct RunPoints {
   std::map<int64_t, std::map<std::string, double>> validators;
   std::map<int64_t, double> accuracy;
+  std::map<int64_t, double> d_accuracy;  // the discriminator's accuracy logged at that step
   io::Results results;
 };
 
@@ -97,6 +98,8 @@ std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>&
     for (const auto& record : run.read_metrics()) {
       if (const auto* v = std::get_if<events::ValidatorEvent>(&record); v && v->stage == 2 && v->network == "target")
         points.validators[v->step] = v->values;
+      if (const auto* step = std::get_if<events::StepEvent>(&record); step && step->stage == 2 && step->losses.count("D_acc"))
+        points.d_accuracy[step->step] = step->losses.at("D_acc");
       if (const auto* e = std::get_if<events::EvaluationEvent>(&record);
           e && e->stage == 2 && e->split == "target_test" && e->network == "target")
         points.accuracy[e->step] = e->top1;
@@ -133,6 +136,12 @@ std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>&
           // Oriented so that higher means better for every validator.
           pooled[name].first.push_back(higher_is_better(name) ? value : -value);
           pooled[name].second.push_back(acc->second);
+        }
+        // The adversarial signal already logged, for comparison: a discriminator near chance
+        // (0.5) means domains it cannot tell apart.
+        if (const auto d = p.d_accuracy.find(step); d != p.d_accuracy.end()) {
+          pooled["d_accuracy (near 0.5)"].first.push_back(-std::abs(d->second - 0.5));
+          pooled["d_accuracy (near 0.5)"].second.push_back(acc->second);
         }
       }
       for (const auto& [name, pick] : p.results.picks) {
