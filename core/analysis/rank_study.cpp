@@ -41,7 +41,9 @@ std::string task_of(const nlohmann::json& config) {
     const auto& d = config.at(key);
     return d.value("dataset", std::string("?")) + (d.value("dataset", "") == "folder" ? ":" + d.value("folder", "") : "");
   };
-  return side("source") + "→" + side("target") + " " + config.at("source").value("protocol", std::string("?"));
+  const auto& model = config.contains("model") ? config.at("model") : nlohmann::json::object();
+  return side("source") + "→" + side("target") + " " + config.at("source").value("protocol", std::string("?")) + ", " +
+         model.value("variant", std::string("full"));
 }
 
 std::string fixed(double v, int digits = 3) {

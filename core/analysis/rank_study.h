@@ -22,14 +22,14 @@ struct ValidatorScore {
 };
 
 struct TaskStudy {
-  std::string task;  // "mnist→usps sampled"
+  std::string task;  // "mnist→usps sampled, full": pair, protocol and method
   std::vector<std::filesystem::path> runs;
   double mean_last = 0, mean_oracle = 0;  // mean test top-1 of the last iterate and of the oracle pick
   std::vector<ValidatorScore> scores;     // by validator name
 };
 
 // Finds finished runs in `paths` (run directories, or folders holding them, one level down),
-// groups them by task (source → target and protocol) and scores every validator per task.
+// groups them by task (source → target, protocol and method) and scores every validator per task.
 // A run without validator records is listed in `skipped` with why.
 std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>& paths,
                                        std::vector<std::string>* skipped = nullptr);

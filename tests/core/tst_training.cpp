@@ -326,7 +326,7 @@ class TestTraining : public QObject {
     std::vector<std::string> skipped;
     const auto study = analysis::rank_validators({runs.path()}, &skipped);
     QCOMPARE(study.size(), size_t(1));
-    QCOMPARE(QString::fromStdString(study[0].task), QString("mnist→usps full"));
+    QCOMPARE(QString::fromStdString(study[0].task), QString("mnist→usps full, full"));
     QCOMPARE(study[0].runs.size(), size_t(2));
     QCOMPARE(study[0].scores.size(), size_t(6));  // five validators and the discriminator's accuracy
     for (const auto& s : study[0].scores) {
