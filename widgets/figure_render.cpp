@@ -118,7 +118,9 @@ void FigureRenderer::styleGraph(QCPGraph& graph, const analysis::CurveSeries& s,
   pen.setWidthF(s.dashed ? 2.0 : 1.4);
   pen.setStyle(overlay ? Qt::DotLine : s.dashed ? Qt::DashLine : Qt::SolidLine);
   graph.setPen(pen);
-  graph.setScatterStyle(s.markers ? QCPScatterStyle(QCPScatterStyle::ssDisc, 5) : QCPScatterStyle());
+  // A lone mark (a pick) is drawn larger than the dots along a curve.
+  graph.setScatterStyle(s.markers ? QCPScatterStyle(QCPScatterStyle::ssDisc, s.in_legend ? 5 : 9) : QCPScatterStyle());
+  if (!s.in_legend) graph.removeFromLegend();
 }
 
 void FigureRenderer::drawMatrix(QCustomPlot& plot, const analysis::MatrixFigure& figure) {

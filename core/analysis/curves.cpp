@@ -44,10 +44,13 @@ Rgb series_color(const std::string& name, size_t fallback_index) {
       {"target validation accuracy", kTab10[8]},
       // The validators (their own plot: the selection view).
       {"entropy", kTab10[0]},
-      {"im", kTab10[2]},
-      {"bnm", kTab10[6]},
-      {"snd", kTab10[4]},
       {"class_ami", kTab10[1]},
+      {"im", kTab10[2]},
+      {"dev", kTab10[3]},
+      {"snd", kTab10[4]},
+      {"devn", kTab10[5]},
+      {"bnm", kTab10[6]},
+      {"source_accuracy", kTab10[7]},
   };
   const auto it = kColors.find(name);
   return it != kColors.end() ? it->second : kTab10[fallback_index % 10];
@@ -164,6 +167,7 @@ CurveFigure CurveBuilder::selection() const {
     pick.name = name + " pick";
     pick.color = s.color;
     pick.markers = true;
+    pick.in_legend = false;
     if (const auto it = chosen.find(name); it != chosen.end()) {
       for (size_t i = 0; i < points.size(); ++i)
         if (points[i].first == it->second.first) {

@@ -28,6 +28,7 @@ struct CurveSeries {
   Rgb color{0, 0, 0};
   bool dashed = false;   // measured now and then (evaluations), not every logged step
   bool markers = false;  // a dot at every point
+  bool in_legend = true;  // false: a mark on another series (a pick), not listed in the legend
 };
 struct CurveFigure {
   std::string title, x_label, y_label, y2_label;
