@@ -12,6 +12,8 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <set>
+
 namespace fan::app {
 namespace {
 QString accuracy_text(const std::optional<io::Results>& r, std::optional<io::Accuracy> io::Results::*field) {
@@ -68,9 +70,20 @@ void RunsPanel::refresh() {
   table_->setRowCount(0);
   QDir dir(directory());
   const auto entries = dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
+  std::vector<std::pair<QString, io::RunSummary>> runs;
+  std::set<std::string> validators;  // every validator some listed run picked with: one column each
   for (const auto& entry : entries) {
-    const auto s = io::RunDirectory(dir.filePath(entry).toStdString()).summary();
+    auto s = io::RunDirectory(dir.filePath(entry).toStdString()).summary();
     if (s.status == io::RunSummary::Status::kNotARun) continue;
+    if (s.results)
+      for (const auto& [name, pick] : s.results->picks) validators.insert(name);
+    runs.emplace_back(entry, std::move(s));
+  }
+  QStringList headers = {tr("run"), tr("variant"), tr("seed"), tr("status"), tr("source only"), tr("adapted")};
+  for (const auto& v : validators) headers << tr("pick: %1").arg(QString::fromStdString(v));
+  table_->setColumnCount(headers.size());
+  table_->setHorizontalHeaderLabels(headers);
+  for (const auto& [entry, s] : runs) {
     const int row = table_->rowCount();
     table_->insertRow(row);
     const QString path = QString::fromStdString(s.path.string());
@@ -83,7 +96,29 @@ void RunsPanel::refresh() {
     table_->setItem(row, 3, new QTableWidgetItem(status_text(s)));
     table_->setItem(row, 4, new QTableWidgetItem(accuracy_text(s.results, &io::Results::source_only)));
     table_->setItem(row, 5, new QTableWidgetItem(accuracy_text(s.results, &io::Results::adapted)));
+    int column = 6;
+    for (const auto& v : validators) {
+      // The picked network's whole-test-set top-1, with its step in the tooltip.
+      const auto it = s.results ? s.results->picks.find(v) : std::map<std::string, io::PickResult>::const_iterator();
+      auto* item = new QTableWidgetItem("–");
+      if (s.results && it != s.results->picks.end()) {
+        item->setText(QString::number(it->second.top1, 'f', 4));
+        item->setToolTip(tr("step %1, %2 = %3").arg(it->second.step).arg(QString::fromStdString(v)).arg(it->second.value, 0, 'g', 5));
+      }
+      table_->setItem(row, column++, item);
+    }
   }
+}
+
+QStringList RunsPanel::columns() const {
+  QStringList out;
+  for (int c = 0; c < table_->columnCount(); ++c) out << table_->horizontalHeaderItem(c)->text();
+  return out;
+}
+
+QString RunsPanel::cell(int row, int column) const {
+  auto* item = table_->item(row, column);
+  return item ? item->text() : QString();
 }
 
 int RunsPanel::runCount() const { return table_->rowCount(); }

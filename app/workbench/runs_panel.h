@@ -17,6 +17,8 @@ class RunsPanel : public QWidget {
   void refresh();
   int runCount() const;
   QString runPath(int row) const;
+  QStringList columns() const;         // the table's headers (one "pick: <validator>" column per validator)
+  QString cell(int row, int column) const;
 
  signals:
   void openRequested(const QString& run_dir);

@@ -165,6 +165,14 @@ class TestWorkbench : public QObject {
     for (const char* name : {"entropy", "im", "bnm", "snd", "class_ami", "snd pick"})
       QVERIFY2(live[2].names.contains(name), qPrintable(live[2].names.join(", ")));
     QCOMPARE(viewer.selection()->pickCount(), 7);  // 5 validators, oracle, last
+    // The runs table has a column per validator's pick, with the picked network's test accuracy.
+    window.runs()->refresh();
+    const int snd_column = window.runs()->columns().indexOf("pick: snd");
+    QVERIFY2(snd_column > 0, qPrintable(window.runs()->columns().join(", ")));
+    bool found = false;
+    for (int row = 0; row < window.runs()->runCount(); ++row)
+      if (window.runs()->runPath(row) == window.currentRunDir()) found = window.runs()->cell(row, snd_column) != "–";
+    QVERIFY(found);
     // Inspecting a validator's pick: the networks reload with that target network.
     auto* chooser = viewer.selection()->networkChooser();
     const int snd = chooser->findText("snd");
