@@ -101,9 +101,36 @@ void run_features(const std::string& run_dir, const std::string& out, int64_t n,
   std::cout << nlohmann::json{{"written", written}}.dump(2) << std::endl;
 }
 
+// `fan validators`: how well each validator ranks, over finished runs.
+void add_validators_command(CLI::App& app) {
+  struct ValidatorArgs {
+    std::vector<std::string> paths;
+    std::string out;
+  };
+  auto v = std::make_shared<ValidatorArgs>();
+  auto* validators = app.add_subcommand(
+      "validators", "How well each label-free validator ranks target accuracy over runs (per task: pair, protocol and method)");
+  validators->add_option("paths", v->paths, "Run directories, or folders holding them")->required();
+  validators->add_option("--out", v->out, "Also write validators.md and validators.csv into this folder");
+  validators->callback([v] {
+    std::vector<std::string> skipped;
+    const auto study = analysis::rank_validators({v->paths.begin(), v->paths.end()}, &skipped);
+    for (const auto& s : skipped) std::cerr << "left out " << s << std::endl;
+    if (study.empty()) throw Error("no finished run with validator records in " + v->paths.front());
+    const auto md = analysis::rank_study_markdown(study);
+    std::cout << md;
+    if (!v->out.empty()) {
+      std::filesystem::create_directories(v->out);
+      util::atomic_write(std::filesystem::path(v->out) / "validators.md", md);
+      util::atomic_write(std::filesystem::path(v->out) / "validators.csv", analysis::rank_study_csv(study));
+    }
+  });
+}
+
 }  // namespace
 
 void add_analysis_commands(CLI::App& app) {
+  add_validators_command(app);
   auto args = std::make_shared<TsneArgs>();
   auto* tsne = app.add_subcommand("tsne", "t-SNE of the rows of a CSV file (numbers, no header) into 2-D");
   tsne->add_option("--in", args->in, "Input CSV: one point per line")->required();
@@ -141,29 +168,6 @@ void add_analysis_commands(CLI::App& app) {
   features->add_option("--n", f->n, "Random test images per domain (default 1000)");
   features->add_option("--seed", f->seed, "Seed of the sample");
   features->callback([f] { run_features(f->run_dir, f->out, f->n, f->seed); });
-
-  struct ValidatorArgs {
-    std::vector<std::string> paths;
-    std::string out;
-  };
-  auto v = std::make_shared<ValidatorArgs>();
-  auto* validators = app.add_subcommand(
-      "validators", "How well each label-free validator ranks target accuracy over runs (per task: pair + protocol)");
-  validators->add_option("paths", v->paths, "Run directories, or folders holding them")->required();
-  validators->add_option("--out", v->out, "Also write validators.md and validators.csv into this folder");
-  validators->callback([v] {
-    std::vector<std::string> skipped;
-    const auto study = analysis::rank_validators({v->paths.begin(), v->paths.end()}, &skipped);
-    for (const auto& s : skipped) std::cerr << "left out " << s << std::endl;
-    if (study.empty()) throw Error("no finished run with validator records in " + v->paths.front());
-    const auto md = analysis::rank_study_markdown(study);
-    std::cout << md;
-    if (!v->out.empty()) {
-      std::filesystem::create_directories(v->out);
-      util::atomic_write(std::filesystem::path(v->out) / "validators.md", md);
-      util::atomic_write(std::filesystem::path(v->out) / "validators.csv", analysis::rank_study_csv(study));
-    }
-  });
 
   struct FigureArgs {
     std::string run_dir, method = "auto";

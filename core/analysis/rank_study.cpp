@@ -39,10 +39,12 @@ struct RunPoints {
 std::string task_of(const nlohmann::json& config) {
   auto side = [&](const char* key) {
     const auto& d = config.at(key);
-    return d.value("dataset", std::string("?")) + (d.value("dataset", "") == "folder" ? ":" + d.value("folder", "") : "");
+    return d.value("dataset", std::string("?")) +
+           (d.value("dataset", "") == "folder" ? ":" + d.value("folder", "") : "");
   };
   const auto& model = config.contains("model") ? config.at("model") : nlohmann::json::object();
-  return side("source") + "→" + side("target") + " " + config.at("source").value("protocol", std::string("?")) + ", " +
+  return side("source") + "→" + side("target") + " " +
+         config.at("source").value("protocol", std::string("?")) + ", " +
          model.value("variant", std::string("full"));
 }
 
@@ -60,7 +62,8 @@ double spearman(const std::vector<double>& x, const std::vector<double>& y) {
   if (x.size() != y.size() || x.size() < 2) return std::nan("");
   const auto rx = ranks(x), ry = ranks(y);
   const double n = static_cast<double>(x.size());
-  const double mx = std::accumulate(rx.begin(), rx.end(), 0.0) / n, my = std::accumulate(ry.begin(), ry.end(), 0.0) / n;
+  const double mx = std::accumulate(rx.begin(), rx.end(), 0.0) / n,
+               my = std::accumulate(ry.begin(), ry.end(), 0.0) / n;
   double sxy = 0, sxx = 0, syy = 0;
   for (size_t i = 0; i < rx.size(); ++i) {
     sxy += (rx[i] - mx) * (ry[i] - my);
@@ -70,7 +73,12 @@ double spearman(const std::vector<double>& x, const std::vector<double>& y) {
   return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : std::nan("");
 }
 
-std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>& paths, std::vector<std::string>* skipped) {
+namespace {
+
+using TaskRuns = std::map<std::string, std::vector<std::pair<std::filesystem::path, RunPoints>>>;
+
+// Finished runs with validator records in `paths`, by task.
+TaskRuns read_runs(const std::vector<std::filesystem::path>& paths, std::vector<std::string>* skipped) {
   std::vector<std::filesystem::path> dirs;
   for (const auto& p : paths) {
     if (!std::filesystem::is_directory(p)) throw Error(p.string() + ": not a directory");
@@ -98,9 +106,11 @@ std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>&
     RunPoints points;
     points.results = *summary.results;
     for (const auto& record : run.read_metrics()) {
-      if (const auto* v = std::get_if<events::ValidatorEvent>(&record); v && v->stage == 2 && v->network == "target")
+      if (const auto* v = std::get_if<events::ValidatorEvent>(&record);
+          v && v->stage == 2 && v->network == "target")
         points.validators[v->step] = v->values;
-      if (const auto* step = std::get_if<events::StepEvent>(&record); step && step->stage == 2 && step->losses.count("D_acc"))
+      if (const auto* step = std::get_if<events::StepEvent>(&record);
+          step && step->stage == 2 && step->losses.count("D_acc"))
         points.d_accuracy[step->step] = step->losses.at("D_acc");
       if (const auto* e = std::get_if<events::EvaluationEvent>(&record);
           e && e->stage == 2 && e->split == "target_test" && e->network == "target")
@@ -116,69 +126,83 @@ std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>&
     }
     by_task[task_of(summary.config)].emplace_back(d, std::move(points));
   }
+  return by_task;
+}
 
-  std::vector<TaskStudy> out;
-  for (const auto& [task, runs] : by_task) {
-    TaskStudy study;
-    study.task = task;
-    std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> pooled;  // validator → (values, accuracy)
-    std::map<std::string, std::vector<double>> minus_last, minus_oracle;
-    double sum_last = 0, sum_oracle = 0;
-    for (const auto& [dir, p] : runs) {
-      study.runs.push_back(dir);
-      const double last = p.results.adapted->top1;
-      const auto oracle_it = p.results.picks.find("oracle");
-      const double oracle = oracle_it != p.results.picks.end() ? oracle_it->second.top1 : std::nan("");
-      sum_last += last;
-      sum_oracle += oracle;
-      for (const auto& [step, values] : p.validators) {
-        const auto acc = p.accuracy.find(step);
-        if (acc == p.accuracy.end()) continue;
-        for (const auto& [name, value] : values) {
-          // Oriented so that higher means better for every validator.
-          pooled[name].first.push_back(higher_is_better(name) ? value : -value);
-          pooled[name].second.push_back(acc->second);
-        }
-        // The adversarial signal already logged, for comparison: a discriminator near chance
-        // (0.5) means domains it cannot tell apart.
-        if (const auto d = p.d_accuracy.find(step); d != p.d_accuracy.end()) {
-          pooled["d_accuracy (near 0.5)"].first.push_back(-std::abs(d->second - 0.5));
-          pooled["d_accuracy (near 0.5)"].second.push_back(acc->second);
-        }
+// One task's study: every validator's correlation and picks over its runs.
+TaskStudy score_task(const std::string& task,
+                     const std::vector<std::pair<std::filesystem::path, RunPoints>>& runs) {
+  TaskStudy study;
+  study.task = task;
+  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>>
+      pooled;  // validator → (values, accuracy)
+  std::map<std::string, std::vector<double>> minus_last, minus_oracle;
+  double sum_last = 0, sum_oracle = 0;
+  for (const auto& [dir, p] : runs) {
+    study.runs.push_back(dir);
+    const double last = p.results.adapted->top1;
+    const auto oracle_it = p.results.picks.find("oracle");
+    const double oracle = oracle_it != p.results.picks.end() ? oracle_it->second.top1 : std::nan("");
+    sum_last += last;
+    sum_oracle += oracle;
+    for (const auto& [step, values] : p.validators) {
+      const auto acc = p.accuracy.find(step);
+      if (acc == p.accuracy.end()) continue;
+      for (const auto& [name, value] : values) {
+        // Oriented so that higher means better for every validator.
+        pooled[name].first.push_back(higher_is_better(name) ? value : -value);
+        pooled[name].second.push_back(acc->second);
       }
-      for (const auto& [name, pick] : p.results.picks) {
-        if (name == "oracle") continue;
-        minus_last[name].push_back(pick.top1 - last);
-        minus_oracle[name].push_back(pick.top1 - oracle);
+      // The adversarial signal already logged, for comparison: a discriminator near chance
+      // (0.5) means domains it cannot tell apart.
+      if (const auto d = p.d_accuracy.find(step); d != p.d_accuracy.end()) {
+        pooled["d_accuracy (near 0.5)"].first.push_back(-std::abs(d->second - 0.5));
+        pooled["d_accuracy (near 0.5)"].second.push_back(acc->second);
       }
     }
-    const double n = static_cast<double>(runs.size());
-    study.mean_last = sum_last / n;
-    study.mean_oracle = sum_oracle / n;
-    for (const auto& [name, xy] : pooled) {
-      ValidatorScore s;
-      s.validator = name;
-      s.spearman = spearman(xy.first, xy.second);
-      s.points = static_cast<int64_t>(xy.first.size());
-      auto mean = [](const std::vector<double>& v) {
-        return v.empty() ? std::nan("") : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-      };
-      s.pick_minus_last = mean(minus_last[name]);
-      s.pick_minus_oracle = mean(minus_oracle[name]);
-      s.runs = static_cast<int64_t>(minus_last[name].size());
-      study.scores.push_back(s);
+    for (const auto& [name, pick] : p.results.picks) {
+      if (name == "oracle") continue;
+      minus_last[name].push_back(pick.top1 - last);
+      minus_oracle[name].push_back(pick.top1 - oracle);
     }
-    out.push_back(std::move(study));
   }
+  const double n = static_cast<double>(runs.size());
+  study.mean_last = sum_last / n;
+  study.mean_oracle = sum_oracle / n;
+  for (const auto& [name, xy] : pooled) {
+    ValidatorScore s;
+    s.validator = name;
+    s.spearman = spearman(xy.first, xy.second);
+    s.points = static_cast<int64_t>(xy.first.size());
+    auto mean = [](const std::vector<double>& v) {
+      return v.empty() ? std::nan("")
+                       : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+    };
+    s.pick_minus_last = mean(minus_last[name]);
+    s.pick_minus_oracle = mean(minus_oracle[name]);
+    s.runs = static_cast<int64_t>(minus_last[name].size());
+    study.scores.push_back(s);
+  }
+  return study;
+}
+
+}  // namespace
+
+std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>& paths,
+                                       std::vector<std::string>* skipped) {
+  std::vector<TaskStudy> out;
+  for (const auto& [task, runs] : read_runs(paths, skipped)) out.push_back(score_task(task, runs));
   return out;
 }
 
 std::string rank_study_markdown(const std::vector<TaskStudy>& tasks) {
   std::string md;
   for (const auto& t : tasks) {
-    md += "## " + t.task + " (" + std::to_string(t.runs.size()) + " runs; last iterate " + fixed(t.mean_last) +
-          ", oracle " + fixed(t.mean_oracle) + " mean target test top-1)\n\n";
-    md += "| validator | Spearman ρ with test accuracy | points | pick − last | pick − oracle |\n|---|---|---|---|---|\n";
+    md += "## " + t.task + " (" + std::to_string(t.runs.size()) + " runs; last iterate " +
+          fixed(t.mean_last) + ", oracle " + fixed(t.mean_oracle) + " mean target test top-1)\n\n";
+    md +=
+        "| validator | Spearman ρ with test accuracy | points | pick − last | pick − oracle "
+        "|\n|---|---|---|---|---|\n";
     for (const auto& s : t.scores)
       md += "| " + s.validator + " | " + fixed(s.spearman) + " | " + std::to_string(s.points) + " | " +
             fixed(s.pick_minus_last, 4) + " | " + fixed(s.pick_minus_oracle, 4) + " |\n";
@@ -191,8 +215,9 @@ std::string rank_study_csv(const std::vector<TaskStudy>& tasks) {
   std::string csv = "task,validator,spearman,points,pick_minus_last,pick_minus_oracle,runs\n";
   for (const auto& t : tasks)
     for (const auto& s : t.scores)
-      csv += "\"" + t.task + "\"," + s.validator + "," + fixed(s.spearman, 6) + "," + std::to_string(s.points) + "," +
-             fixed(s.pick_minus_last, 6) + "," + fixed(s.pick_minus_oracle, 6) + "," + std::to_string(s.runs) + "\n";
+      csv += "\"" + t.task + "\"," + s.validator + "," + fixed(s.spearman, 6) + "," +
+             std::to_string(s.points) + "," + fixed(s.pick_minus_last, 6) + "," +
+             fixed(s.pick_minus_oracle, 6) + "," + std::to_string(s.runs) + "\n";
   return csv;
 }
 
