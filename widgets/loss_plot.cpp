@@ -117,6 +117,12 @@ QCPGraph* LossPlot::graphFor(const QString& name, const analysis::CurveSeries& s
   return graph;
 }
 
+const analysis::CurveFigure& LossPlot::curves() const {
+  static const analysis::CurveFigure kNone;
+  const auto it = figures_.find(QString());
+  return it == figures_.end() ? kNone : *it;
+}
+
 void LossPlot::setCurves(const analysis::CurveFigure& figure, const QString& overlay) {
   figures_[overlay] = figure;
   scheduleRedraw();

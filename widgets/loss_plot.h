@@ -27,7 +27,7 @@ class LossPlot : public QWidget {
   // beside the main one's, their names suffixed with it. The plot redraws at
   // most every kRedrawMs, so a burst of updates at full training speed costs one replot.
   void setCurves(const analysis::CurveFigure& figure, const QString& overlay = QString());
-  const analysis::CurveFigure& curves() const { return figures_[QString()]; }
+  const analysis::CurveFigure& curves() const;
   void clear();
   // The axes' titles (default "loss" and "accuracy").
   void setAxisLabels(const QString& left, const QString& right);
@@ -69,7 +69,7 @@ class LossPlot : public QWidget {
   QLabel* hover_label_;
   QTimer redraw_timer_;
   QMap<QString, QCPGraph*> graphs_;
-  mutable QMap<QString, analysis::CurveFigure> figures_;  // "" = the run shown, else overlays
+  QMap<QString, analysis::CurveFigure> figures_;  // "" = the run shown, else overlays
   double smoothing_ = 0.0;
   bool auto_fit_ = true;
 };

@@ -15,10 +15,6 @@ using nlohmann::json;
 constexpr uint64_t kTargetSampleSalt = 0xD1B54A32D192ED03ULL;
 constexpr uint64_t kDistanceSalt = 0xAEF17502108EF2D9ULL;
 
-torch::Tensor select_rows(const torch::Tensor& t, const std::vector<int64_t>& rows) {
-  return t.index_select(0, torch::tensor(rows, torch::kLong).to(t.device()));
-}
-
 std::vector<int64_t> to_vector(const torch::Tensor& t) {
   const auto c = t.to(torch::kCPU, torch::kLong).contiguous();
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());

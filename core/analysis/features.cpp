@@ -44,7 +44,8 @@ RunModels load_run(const std::filesystem::path& run_dir, const std::string& netw
   RunModels r;
   r.run_dir = run_dir;
   r.config = io::ExperimentConfig::from_json(dir.read_config(), dir.config_path().string());
-  r.stage = dir.read_state().stage;
+  const auto state = dir.read_state();
+  r.stage = state.stage;
 
   const auto root = data::resolve_data_root(r.config.data_root);
   const auto seed = static_cast<uint64_t>(r.config.seed);
@@ -66,7 +67,6 @@ RunModels load_run(const std::filesystem::path& run_dir, const std::string& netw
   io::load_checkpoint(dir.checkpoint_path(), modules, {});
   r.network = network;
   if (network != "last") {
-    const auto state = dir.read_state();
     if (!r.adapted() || !state.picks.count(network)) {
       std::string names;
       for (const auto& [name, pick] : state.picks) names += (names.empty() ? "" : ", ") + name;
@@ -96,6 +96,10 @@ Features extract_features(models::FanNet& net, const torch::Tensor& images, int6
   }
   net->train(was_training);
   return cat_features(parts);
+}
+
+torch::Tensor select_rows(const torch::Tensor& t, const std::vector<int64_t>& rows) {
+  return t.index_select(0, torch::tensor(rows, torch::kLong).to(t.device()));
 }
 
 std::vector<int64_t> sample_indices(int64_t n, int64_t count, uint64_t seed) {

@@ -41,6 +41,9 @@ struct Features {
 // Runs `net` in eval mode, without gradients, in batches.
 Features extract_features(models::FanNet& net, const torch::Tensor& images, int64_t batch_size = 500);
 
+// The rows `rows` of `t` (on t's device).
+torch::Tensor select_rows(const torch::Tensor& t, const std::vector<int64_t>& rows);
+
 // `count` distinct indices in [0, n), seeded, in increasing order (all when count ≥ n).
 std::vector<int64_t> sample_indices(int64_t n, int64_t count, uint64_t seed);
 

@@ -40,10 +40,6 @@ std::string number(double v) {
 // Digits are their own names; other datasets' class names are not kept with the test set.
 std::string class_name(int64_t label) { return std::to_string(label); }
 
-torch::Tensor select_rows(const torch::Tensor& t, const std::vector<int64_t>& rows) {
-  return t.index_select(0, torch::tensor(rows, torch::kLong).to(t.device()));
-}
-
 void log_line(const FiguresOptions& o, const std::string& line) {
   if (o.log) o.log(line);
 }

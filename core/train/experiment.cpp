@@ -2,6 +2,7 @@
 #include "core/train/experiment.h"
 
 #include "core/data/batcher.h"
+#include "core/data/preprocess.h"
 #include "core/io/checkpoint.h"
 #include "core/train/evaluation.h"
 #include "core/analysis/validators.h"
@@ -12,7 +13,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <random>
 #include <thread>
 
 namespace fan::train {
@@ -91,17 +91,12 @@ class SubsetSet : public data::ImageSet {
   torch::Tensor rows_, labels_;
 };
 
-// `count` rows of `set` drawn with `seed` (sorted, so batches read in file order), or the whole set.
+// `count` rows of `set` drawn with `seed` (ascending, so batches read in file order), or the whole set.
 std::shared_ptr<const data::ImageSet> curve_subset(const std::shared_ptr<data::ImageSet>& set, int64_t count,
                                                    uint64_t seed) {
   if (!set || count <= 0 || count >= set->size()) return set;
-  std::vector<int64_t> rows(static_cast<size_t>(set->size()));
-  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
-  std::mt19937_64 rng(seed);
-  std::shuffle(rows.begin(), rows.end(), rng);
-  rows.resize(static_cast<size_t>(count));
-  std::sort(rows.begin(), rows.end());
-  return std::make_shared<SubsetSet>(set, std::move(rows));
+  const auto rows = data::sample_indices(set->size(), count, seed);
+  return std::make_shared<SubsetSet>(set, std::vector<int64_t>(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.numel()));
 }
 
 StepEvent step_event(int stage, int64_t step, int64_t total, int64_t epoch, std::map<std::string, double> losses,
