@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   fan::cli::add_data_commands(app);
   fan::cli::add_bench_commands(app);
   fan::cli::add_analysis_commands(app);
+  fan::cli::add_sweep_commands(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,338 @@
+// Sweeps: expansion and names, spec errors, statistics, diffs, summaries of run directories, and the
+// runner (real `fan` processes on tiny synthetic data): skip, resume, a failing run, the Slurm script.
+#include "core/io/config_schema.h"
+#include "core/io/run_dir.h"
+#include "core/sweep/runner.h"
+#include "core/sweep/sweep.h"
+#include "core/util/error.h"
+#include "core/synthetic.h"
+#include "core/test_util.h"
+
+#include <QtTest>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+using namespace fan;
+using nlohmann::json;
+
+namespace {
+
+json tiny_project(const std::filesystem::path& root) {
+  return {{"name", "tiny"},
+          {"source", {{"dataset", "mnist"}, {"protocol", "full"}}},
+          {"target", {{"dataset", "usps"}, {"protocol", "full"}}},
+          {"data", {{"root", root.string()}, {"framing", "stretch"}}},
+          {"stage1", {{"epochs", 2}, {"batch_size", 32}, {"lr", 1e-3}}},
+          {"stage2", {{"iterations", 12}, {"batch_size", 32}}},
+          {"eval", {{"every", 6}, {"batch_size", 100}}},
+          {"run", {{"log_every", 1}, {"checkpoint_every", 4}, {"preview_every", 10}}},
+          {"seed", 3},
+          {"threads", 1}};
+}
+
+std::vector<std::string> names(const std::vector<sweep::PlannedRun>& runs) {
+  std::vector<std::string> out;
+  for (const auto& r : runs) out.push_back(r.name);
+  return out;
+}
+
+// A finished run directory with a given adapted top-1 (the rest of its results fixed).
+void fake_run(const std::filesystem::path& dir, const json& config, double adapted, double source_only) {
+  io::RunDirectory rd(dir);
+  rd.create(config);
+  io::Results r;
+  r.name = config.value("name", std::string());
+  r.seed = config.value("seed", int64_t{0});
+  r.source_only = io::Accuracy{source_only, 0.9, {}, {}};
+  r.adapted = io::Accuracy{adapted, 0.99, {}, {}};
+  r.picks["snd"] = io::PickResult{500, 1.0, adapted + 0.01, 0.99};
+  rd.write_results(r);
+}
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::filesystem::path fan_binary() {
+  const char* bin = std::getenv("FAN_BIN");
+  return bin == nullptr ? std::filesystem::path() : std::filesystem::path(bin);
+}
+
+}  // namespace
+
+class TestSweep : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void expansionNamesAreStableAndReadable() {
+    const auto spec = sweep::spec_from_json(
+        {{"name", "grid"},
+         {"base", tiny_project("/data")},
+         {"axes", json::array({{{"key", "model.variant"}, {"values", {"full", "adda"}}},
+                               {{"key", "stage2.lr"}, {"values", {0.001, 0.002}}}})},
+         {"seeds", {0, 1}}},
+        "grid.json");
+    const auto runs = sweep::expand(spec);
+    const std::vector<std::string> expected{
+        "variant=full-lr=0.001-seed0", "variant=full-lr=0.001-seed1", "variant=full-lr=0.002-seed0",
+        "variant=full-lr=0.002-seed1", "variant=adda-lr=0.001-seed0", "variant=adda-lr=0.001-seed1",
+        "variant=adda-lr=0.002-seed0", "variant=adda-lr=0.002-seed1"};
+    QCOMPARE(names(runs), expected);
+    QCOMPARE(runs[5].group, std::string("variant=adda-lr=0.001"));
+    QCOMPARE(runs[5].seed, int64_t{1});
+    QCOMPARE(runs[5].config["model"]["variant"].get<std::string>(), std::string("adda"));
+    QCOMPARE(runs[5].config["stage2"]["lr"].get<double>(), 0.001);
+    QCOMPARE(runs[5].config["seed"].get<int64_t>(), int64_t{1});
+    QCOMPARE(runs[5].index, 5);
+    // The configs are complete (defaults filled in) and the plan reads back the same.
+    QVERIFY(runs[0].config["stage2"].contains("beta1"));
+    const auto back = sweep::plan_from_json(sweep::plan_to_json(spec, runs), "sweep.json");
+    QCOMPARE(names(back), expected);
+    for (size_t i = 0; i < runs.size(); ++i) {
+      QCOMPARE(back[i].config, runs[i].config);
+      QCOMPARE(back[i].settings, runs[i].settings);
+      QCOMPARE(back[i].group, runs[i].group);
+    }
+    // Two axes with the same last key part are named by their whole key.
+    const auto both = sweep::expand(sweep::spec_from_json(
+        {{"base", tiny_project("/data")}, {"axes", {{"stage1.lr", {0.001}}, {"stage2.lr", {0.002}}}}}, "lr.json"));
+    QCOMPARE(names(both), std::vector<std::string>{"stage1.lr=0.001-stage2.lr=0.002"});
+  }
+
+  void casesCarryTheirProjectSettingsAndLabels() {
+    test::ScratchDir dir("fan-sweep-cases");
+    auto other = tiny_project("/data");
+    other["name"] = "other";
+    other["target"]["dataset"] = "mnist";
+    other["source"]["dataset"] = "usps";
+    std::ofstream(dir / "other.json") << other.dump();
+    const json spec_json = {{"name", "table"},
+                            {"base", tiny_project("/data")},
+                            {"set", {{"stage2.iterations", 7}}},
+                            {"seeds", {0, 1}},
+                            {"cases", json::array({{{"name", "m2u-fan"}, {"labels", {{"pair", "M→U"}, {"method", "FAN"}}}},
+                                                   {{"name", "u2m-adda"},
+                                                    {"project", "other.json"},
+                                                    {"set", {{"model.variant", "adda"}}},
+                                                    {"labels", {{"pair", "U→M"}, {"method", "ADDA"}}}}})}};
+    std::ofstream(dir / "table.json") << spec_json.dump();
+    const auto runs = sweep::expand(sweep::load_spec(dir / "table.json"));
+    QCOMPARE(names(runs), (std::vector<std::string>{"m2u-fan-seed0", "m2u-fan-seed1", "u2m-adda-seed0", "u2m-adda-seed1"}));
+    QCOMPARE(runs[2].config["name"].get<std::string>(), std::string("other"));  // the case's own project
+    QCOMPARE(runs[2].config["model"]["variant"].get<std::string>(), std::string("adda"));
+    QCOMPARE(runs[2].config["stage2"]["iterations"].get<int64_t>(), int64_t{7});  // the sweep's "set" too
+    QCOMPARE(runs[0].config["stage2"]["iterations"].get<int64_t>(), int64_t{7});
+    QCOMPARE(runs[3].labels.size(), size_t{2});
+  }
+
+  void specErrorsNameTheAxisAndTheKey() {
+    const auto base = tiny_project("/data");
+    auto error = [&](const json& j) {
+      return test::error_of([&] { sweep::expand(sweep::spec_from_json(j, "bad.json")); });
+    };
+    auto e = error({{"base", base}, {"axes", {{"stage2.lrr", {1}}}}});
+    QVERIFY2(e.startsWith("bad.json: axis stage2.lrr: unknown config key"), qPrintable(e));
+    e = error({{"base", base}, {"axes", {{"stage2.lr", {0.001, -1}}}}});
+    QVERIFY2(e.startsWith("bad.json: axis stage2.lr: value -1:"), qPrintable(e));
+    e = error({{"base", base}, {"axes", {{"model.variant", {"fulll"}}}}});
+    QVERIFY2(e.contains("axis model.variant: value \"fulll\""), qPrintable(e));
+    e = error({{"base", base}, {"axis", {{"stage2.lr", {1}}}}});
+    QVERIFY2(e.contains("unknown field \"axis\""), qPrintable(e));
+    e = error({{"base", base}, {"seeds", {0, 0}}});
+    QVERIFY2(e.contains("seeds: 0 listed twice"), qPrintable(e));
+    e = error({{"base", base}, {"seeds", {"one"}}});
+    QVERIFY2(e.contains("seeds: expected integers"), qPrintable(e));
+    e = error({{"base", base}, {"axes", {{"seed", {1, 2}}}}});
+    QVERIFY2(e.contains("axis seed: give seeds as"), qPrintable(e));
+    e = error({{"base", base}, {"cases", json::array({{{"name", "a"}, {"set", {{"stage9.lr", 1}}}}})}});
+    QVERIFY2(e.contains("cases[0] (a): set: unknown config key \"stage9.lr\""), qPrintable(e));
+    e = error({{"base", base}, {"cases", json::array({{{"name", "a"}}, {{"name", "a"}}})}});
+    QVERIFY2(e.contains("cases[1] (a): name listed twice"), qPrintable(e));
+    e = error({{"project", "no/such/project.json"}});
+    QVERIFY2(e.contains("project \"no/such/project.json\" not found"), qPrintable(e));
+    // A cross-field rule (validate_config) names the run and its settings.
+    e = error({{"base", base}, {"axes", {{"model.domain_specific_dim", {100}}}}});
+    QVERIFY2(e.contains("bad.json: run domain_specific_dim=100 (model.domain_specific_dim=100): "
+                        "model.domain_specific_dim: must be below"), qPrintable(e));
+  }
+
+  void statisticsAreExact() {
+    const auto s = sweep::stats({0.90, 0.92, 0.94});
+    QCOMPARE(s.n, 3);
+    QVERIFY(std::abs(s.mean - 0.92) < 1e-12);
+    QVERIFY(std::abs(s.std - 0.02) < 1e-12);  // sample std: sqrt((0.02² + 0 + 0.02²) / 2)
+    QCOMPARE(s.min, 0.90);
+    QCOMPARE(s.max, 0.94);
+    QCOMPARE(sweep::format_stats(s), std::string("0.920 ± 0.020 (3)"));
+    QCOMPARE(sweep::format_stats(sweep::stats({0.5})), std::string("0.500 ± 0.000 (1)"));
+    QCOMPARE(sweep::format_stats(sweep::stats({})), std::string("–"));
+  }
+
+  void diffListsExactlyTheChangedFields() {
+    auto a = io::validate_config(tiny_project("/data"));
+    auto b = a;
+    b["stage2"]["lr"] = 0.005;
+    b["model"]["variant"] = "adda";
+    b["seed"] = 9;
+    const auto d = sweep::diff(a, b);
+    QCOMPARE(d.size(), size_t{3});
+    QCOMPARE(d[0].key, std::string("model.variant"));
+    QCOMPARE(d[0].a.get<std::string>(), std::string("full"));
+    QCOMPARE(d[0].b.get<std::string>(), std::string("adda"));
+    QCOMPARE(d[1].key, std::string("seed"));
+    QCOMPARE(d[2].key, std::string("stage2.lr"));
+    QVERIFY(sweep::diff(a, a).empty());
+  }
+
+  void groupsAndSummaryOfRunDirectories() {
+    test::ScratchDir dir("fan-sweep-summary");
+    const auto spec = sweep::spec_from_json(
+        {{"name", "fixture"},
+         {"base", tiny_project("/data")},
+         {"axes", {{"model.variant", {"full", "adda"}}}},
+         {"seeds", {0, 1, 2}},
+         {"table", {{"rows", "model.variant"}, {"columns", "seed"},
+                    {"extra_rows", json::array({{{"title", "Source only"}, {"result", "source_only"}, {"from", "full"}}})}}}},
+        "fixture.json");
+    const auto runs = sweep::expand(spec);
+    sweep::write_plan(dir.path(), spec, runs);
+    // full: 0.90, 0.92, 0.94; adda: 0.80, 0.86 and one run not finished.
+    const std::vector<double> adapted{0.90, 0.92, 0.94, 0.80, 0.86};
+    for (size_t i = 0; i < adapted.size(); ++i) fake_run(dir / runs[i].name, runs[i].config, adapted[i], 0.7 + 0.01 * i);
+    io::RunDirectory(dir / runs[5].name).create(runs[5].config);  // started, nothing else
+
+    const auto summary = sweep::summarize(dir.path());
+    QCOMPARE(summary.planned, 6);
+    QCOMPARE(summary.finished, 5);
+    const auto md = QString::fromStdString(summary.markdown);
+    QVERIFY2(md.contains("| variant=full | 3/3 | 0.710 ± 0.010 (3) | 0.920 ± 0.020 (3) |"), qPrintable(md));
+    QVERIFY2(md.contains("| variant=adda | 2/3 | 0.735 ± 0.007 (2) | 0.830 ± 0.042 (2) |"), qPrintable(md));
+    QVERIFY2(md.contains("| Source only | 0.700 ± 0.000 (1) | 0.710 ± 0.000 (1) | 0.720 ± 0.000 (1) |"), qPrintable(md));
+    QVERIFY2(md.contains("| adda | 0.800 ± 0.000 (1) | 0.860 ± 0.000 (1) | – |"), qPrintable(md));
+    const auto csv = QString::fromStdString(summary.csv);
+    QVERIFY2(csv.contains("variant=full,3,3,adapted,3,0.92,0.02,0.9,0.94\n"), qPrintable(csv));
+    QVERIFY2(csv.contains("variant=full,3,3,pick:snd,3,0.93,"), qPrintable(csv));
+
+    // The same directories grouped by their configs, without a plan (the runs table's grouping).
+    std::vector<io::RunSummary> summaries;
+    for (const auto& r : runs) summaries.push_back(io::RunDirectory(dir / r.name).summary());
+    const auto groups = sweep::group_runs(summaries);
+    QCOMPARE(groups.size(), size_t{2});
+    QCOMPARE(groups[0].label, std::string("model.variant=full"));
+    QCOMPARE(groups[1].label, std::string("model.variant=adda"));
+    QCOMPARE(groups[0].members, (std::vector<size_t>{0, 1, 2}));
+    QCOMPARE(groups[1].finished, 2);
+    const auto s = sweep::group_stats(groups[1], summaries, "adapted");
+    QCOMPARE(s.n, 2);
+    QVERIFY(std::abs(s.mean - 0.83) < 1e-12);
+    QVERIFY(std::abs(s.std - std::sqrt(2 * 0.03 * 0.03)) < 1e-12);
+
+    // A plan on disk refuses a spec that now expands differently.
+    auto changed = spec;
+    changed.axes[0].values = {"full", "joint"};
+    const auto e = test::error_of([&] { sweep::write_plan(dir.path(), changed, sweep::expand(changed)); });
+    QVERIFY2(e.contains("was \"variant=adda-seed0\", the spec now gives \"variant=joint-seed0\""), qPrintable(e));
+  }
+
+  // Real `fan` processes: a finished run is skipped, a stopped one resumed, a failing one marked
+  // failed while the next runs.
+  void runnerSkipsResumesAndSurvivesAFailingRun() {
+    const auto fan = fan_binary();
+    if (fan.empty()) QSKIP("FAN_BIN is not set (ctest sets it to the built fan)");
+    test::ScratchDir data("fan-sweep-data");
+    test::write_synthetic_domains(data.path(), 320, 100);
+    test::ScratchDir dir("fan-sweep-run");
+    auto broken = tiny_project(data.path());
+    broken["data"]["root"] = (data.path() / "missing").string();
+    const auto spec = sweep::spec_from_json(
+        {{"name", "runner"},
+         {"base", tiny_project(data.path())},
+         {"cases", json::array({{{"name", "ok"}},
+                                {{"name", "broken"}, {"set", {{"data.root", (data.path() / "missing").string()}}}},
+                                {{"name", "long"}, {"set", {{"stage2.iterations", 400}}}}})}},
+        "runner.json");
+    const auto runs = sweep::expand(spec);
+    QCOMPARE(names(runs), (std::vector<std::string>{"ok", "broken", "long"}));
+    sweep::write_plan(dir.path(), spec, runs);
+    std::vector<std::string> lines;
+    sweep::RunnerOptions options;
+    options.fan = fan;
+    options.log = [&](const std::string& l) { lines.push_back(l); };
+
+    // Stop the sweep once the long run has written a checkpoint in stage 2.
+    std::atomic<bool> stop{false};
+    std::thread watcher([&] {
+      for (int i = 0; i < 6000 && !stop; ++i) {
+        const auto s = io::RunDirectory(dir / "long").summary();
+        if (s.status == io::RunSummary::Status::kResumable && s.stage == io::Stage::kAdaptation) stop = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+    const auto first = sweep::run_all(dir.path(), runs, options, &stop);
+    watcher.join();
+    QCOMPARE(first[0].outcome, sweep::Outcome::kFinished);
+    QCOMPARE(first[1].outcome, sweep::Outcome::kFailed);
+    QVERIFY2(QString::fromStdString(first[1].detail).contains("missing"), first[1].detail.c_str());
+    QCOMPARE(first[2].outcome, sweep::Outcome::kStopped);
+    QCOMPARE(io::RunDirectory(dir / "long").summary().status, io::RunSummary::Status::kResumable);
+    const auto ok_results = read_text(dir / "ok" / "results.json");
+
+    lines.clear();
+    const auto second = sweep::run_all(dir.path(), {runs[0], runs[2]}, options);
+    QCOMPARE(second[0].outcome, sweep::Outcome::kSkipped);
+    QCOMPARE(second[1].outcome, sweep::Outcome::kFinished);
+    QCOMPARE(read_text(dir / "ok" / "results.json"), ok_results);  // not run again
+    bool resumed = false;
+    for (const auto& l : lines) resumed = resumed || l.find("long: resumed") != std::string::npos;
+    QVERIFY(resumed);
+    const auto long_results = io::RunDirectory(dir / "long").read_results();
+    QCOMPARE(long_results.stage2_steps, int64_t{400});
+    QCOMPARE(sweep::summarize(dir.path()).finished, 2);
+  }
+
+  void slurmScriptRunsExactlyItsArrayTask() {
+    const auto fan = fan_binary();
+    if (fan.empty()) QSKIP("FAN_BIN is not set (ctest sets it to the built fan)");
+    test::ScratchDir data("fan-sweep-slurm-data");
+    test::write_synthetic_domains(data.path(), 320, 100);
+    test::ScratchDir dir("fan-sweep-slurm");
+    const auto spec = sweep::spec_from_json(
+        {{"name", "array"}, {"base", tiny_project(data.path())}, {"axes", {{"model.variant", {"full", "adda"}}}},
+         {"seeds", {0, 1}}},
+        "array.json");
+    const auto runs = sweep::expand(spec);
+    sweep::write_plan(dir.path(), spec, runs);
+    sweep::SlurmOptions options;
+    options.cpus_per_task = 1;
+    options.partition = "gpu";
+    const auto script = sweep::slurm_script(dir.path(), spec.name, runs.size(), fan, options);
+    const auto path = dir / "sweep.slurm";
+    std::ofstream(path) << script;
+    QCOMPARE(std::system(("bash -n '" + path.string() + "'").c_str()), 0);
+    std::smatch m;
+    QVERIFY(std::regex_search(script, m, std::regex("#SBATCH --array=0-(\\d+)\n")));
+    QCOMPARE(std::stoul(m[1].str()) + 1, runs.size());
+    QVERIFY(script.find("#SBATCH --partition=gpu\n") != std::string::npos);
+    // Without an array task id the script refuses to run.
+    QVERIFY(std::system(("bash '" + path.string() + "' > /dev/null 2>&1").c_str()) != 0);
+    const auto rc = std::system(("SLURM_ARRAY_TASK_ID=2 bash '" + path.string() + "' > '" +
+                                 (dir / "task.log").string() + "' 2>&1").c_str());
+    QVERIFY2(rc == 0, read_text(dir / "task.log").c_str());
+    for (const auto& r : runs) {
+      const bool has = std::filesystem::exists(dir / r.name / "results.json");
+      QVERIFY2(has == (r.index == 2), r.name.c_str());
+    }
+    QCOMPARE(runs[2].name, std::string("variant=adda-seed0"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestSweep)
+#include "tst_sweep.moc"
