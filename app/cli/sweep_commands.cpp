@@ -6,10 +6,12 @@
 #include "core/sweep/sweep.h"
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 namespace fan::cli {
 namespace {
@@ -23,6 +25,7 @@ struct SweepArgs {
   int64_t threads = -1;
   bool collect = false, slurm = false, list = false, quiet = false;
   int task = -1;
+  std::vector<std::string> cases;  // run only these cases' runs (the plan keeps them all)
   sweep::SlurmOptions slurm_options;
 };
 
@@ -119,7 +122,23 @@ void run_sweep(const SweepArgs& a) {
     if (out.outcome == sweep::Outcome::kStopped) throw CLI::RuntimeError(3);
     return;
   }
-  std::cerr << "sweep " << name << ": " << runs.size() << " runs planned in " << sweep::plan_path(dir).string()
+  const size_t planned = runs.size();
+  if (!a.cases.empty()) {
+    std::set<std::string> known;
+    for (const auto& r : runs) known.insert(r.case_name);
+    for (const auto& c : a.cases)
+      if (!known.count(c)) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        throw Error("--cases: the sweep has no case \"" + c + "\"; its cases: " + list);
+      }
+    std::vector<sweep::PlannedRun> chosen;
+    for (const auto& r : runs)
+      if (std::find(a.cases.begin(), a.cases.end(), r.case_name) != a.cases.end()) chosen.push_back(r);
+    runs = std::move(chosen);
+  }
+  std::cerr << "sweep " << name << ": " << planned << " runs planned in " << sweep::plan_path(dir).string()
+            << (runs.size() < planned ? ", running the " + std::to_string(runs.size()) + " of the chosen cases" : "")
             << ", " << a.jobs << " at a time" << std::endl;
   const auto outcomes = sweep::run_all(dir, runs, options, &g_sweep_stop);
   int failed = 0, stopped = 0;
@@ -156,6 +175,8 @@ void add_sweep_commands(CLI::App& app) {
   cmd->add_flag("--list", a.list, "Only print the expanded runs");
   cmd->add_option("--task", a.task, "Run only planned run K (0-based; what a Slurm array task does)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--cases", a.cases, "Run only these cases (names, comma-separated); the plan keeps every run")
+      ->delimiter(',');
   cmd->add_flag("--quiet", a.quiet, "No progress lines");
   cmd->add_flag("--slurm", a.slurm, "Write a Slurm job-array script (sweep.slurm) instead of running");
   cmd->add_option("--partition", a.slurm_options.partition, "Slurm: partition");

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -136,8 +137,38 @@ RunOutcome outcome_of(const std::filesystem::path& sweep_dir, const PlannedRun& 
   return out;
 }
 
-std::string progress_of(const std::filesystem::path& dir) {
-  const auto s = io::RunDirectory(dir).summary();
+// The last complete line of a file (read from its end), empty when none.
+std::string last_complete_line(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<int64_t>(in.tellg());
+  const int64_t take = std::min<int64_t>(size, 16384);
+  std::string tail(static_cast<size_t>(take), '\0');
+  in.seekg(size - take);
+  in.read(tail.data(), take);
+  const auto end = tail.rfind('\n');
+  if (end == std::string::npos || end == 0) return {};
+  const auto before = tail.rfind('\n', end - 1);
+  const size_t begin = before == std::string::npos ? 0 : before + 1;
+  return tail.substr(begin, end - begin);  // a line cut by the window does not parse: the caller falls back
+}
+
+std::string progress_of(const std::filesystem::path& dir, const json& config) {
+  // The last logged step of metrics.jsonl, else where the checkpoint stands.
+  const io::RunDirectory rd(dir);
+  const auto line = last_complete_line(rd.metrics_path());
+  if (!line.empty()) {
+    const auto j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("stage") && j.contains("step") && j["stage"].is_number_integer() &&
+        j["step"].is_number_integer()) {
+      const int stage = j["stage"].get<int>();
+      std::string of;
+      if (stage == 2 && config.contains("stage2")) of = "/" + config["stage2"].value("iterations", json()).dump();
+      return "stage " + std::to_string(stage) + " step " + std::to_string(j["step"].get<int64_t>()) + of;
+    }
+  }
+  const auto s = rd.summary();
   if (s.status == io::RunSummary::Status::kResumable && s.stage)
     return "at " + io::to_string(*s.stage) + " step " + std::to_string(s.step) + " (last checkpoint)";
   return io::to_string(s.status);
@@ -281,7 +312,7 @@ std::vector<RunOutcome> run_all(const std::filesystem::path& sweep_dir, const st
           std::chrono::duration<double>(now - c.last_progress).count() >= options.progress_seconds) {
         c.last_progress = now;
         log(label(c.run) + ": running " + seconds_text(std::chrono::duration<double>(now - c.started).count()) +
-            ", " + progress_of(sweep_dir / runs[c.run].name));
+            ", " + progress_of(sweep_dir / runs[c.run].name, runs[c.run].config));
       }
   }
   for (size_t i = 0; i < total; ++i)

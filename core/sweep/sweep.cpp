@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -89,12 +90,14 @@ json layout_json(const TableLayout& t) {
   json extra = json::array();
   for (const auto& e : t.extra_rows) extra.push_back({{"title", e.title}, {"result", e.result}, {"from", e.from}});
   return {{"title", t.title},         {"rows", t.rows},           {"columns", t.columns}, {"result", t.result},
-          {"row_order", t.row_order}, {"column_order", t.column_order}, {"extra_rows", extra}};
+          {"row_order", t.row_order}, {"column_order", t.column_order}, {"extra_rows", extra},
+          {"reference_name", t.reference_name}, {"reference", t.reference}};
 }
 
 TableLayout layout_from(const json& j, const std::string& where) {
   if (!j.is_object()) throw Error(where + ": expected an object");
-  check_keys(j, {"title", "rows", "columns", "result", "row_order", "column_order", "extra_rows"}, where);
+  check_keys(j, {"title", "rows", "columns", "result", "row_order", "column_order", "extra_rows", "reference_name",
+                 "reference"}, where);
   TableLayout t;
   try {
     t.title = j.value("title", std::string());
@@ -106,6 +109,14 @@ TableLayout layout_from(const json& j, const std::string& where) {
     for (const auto& e : j.value("extra_rows", json::array()))
       t.extra_rows.push_back({e.at("title").get<std::string>(), e.at("result").get<std::string>(),
                               e.at("from").get<std::string>()});
+    t.reference_name = j.value("reference_name", std::string("paper"));
+    t.reference = j.value("reference", json::object());
+    if (!t.reference.is_object()) throw Error(where + ": reference: expected {row: {column: text}}");
+    for (const auto& [row, cols] : t.reference.items()) {
+      if (!cols.is_object()) throw Error(where + ": reference." + row + ": expected {column: text}");
+      for (const auto& [col, text] : cols.items())
+        if (!text.is_string()) throw Error(where + ": reference." + row + "." + col + ": expected a string");
+    }
   } catch (const json::exception& e) {
     throw Error(where + ": " + e.what() + " (rows and columns are strings; extra_rows: {title, result, from})");
   }
@@ -116,7 +127,8 @@ TableLayout layout_from(const json& j, const std::string& where) {
 
 SweepSpec spec_from_json(const json& j, const std::string& origin, const std::filesystem::path& base_dir) {
   if (!j.is_object()) throw Error(origin + ": expected a JSON object at the top level");
-  check_keys(j, {"name", "project", "base", "set", "axes", "seeds", "cases", "out", "table", "description"}, origin);
+  check_keys(j, {"name", "project", "base", "set", "axes", "seeds", "seed_major", "cases", "out", "table",
+                 "description", "rank_by"}, origin);
   SweepSpec spec;
   spec.origin = origin;
   spec.name = j.value("name", std::filesystem::path(origin).stem().string());
@@ -186,6 +198,10 @@ SweepSpec spec_from_json(const json& j, const std::string& origin, const std::fi
     }
   }
 
+  if (j.contains("seed_major")) {
+    if (!j["seed_major"].is_boolean()) throw Error(origin + ": seed_major: expected true or false");
+    spec.seed_major = j["seed_major"].get<bool>();
+  }
   if (j.contains("cases")) {
     const auto& cases = j["cases"];
     if (!cases.is_array() || cases.empty()) throw Error(origin + ": cases: expected a non-empty list");
@@ -195,7 +211,7 @@ SweepSpec spec_from_json(const json& j, const std::string& origin, const std::fi
       std::string where = origin + ": cases[" + std::to_string(i) + "]";
       if (!c.is_object() || !c.contains("name") || !c["name"].is_string() || c["name"].get<std::string>().empty())
         throw Error(where + ": expected an object with a non-empty \"name\"");
-      check_keys(c, {"name", "project", "set", "labels"}, where);
+      check_keys(c, {"name", "project", "set", "labels", "description"}, where);
       Case kase;
       kase.name = c["name"].get<std::string>();
       where += " (" + kase.name + ")";
@@ -223,6 +239,15 @@ SweepSpec spec_from_json(const json& j, const std::string& origin, const std::fi
     spec.out = j["out"].get<std::string>();
   }
   if (j.contains("table")) spec.table = layout_from(j["table"], origin + ": table");
+  if (j.contains("rank_by")) {
+    if (!j["rank_by"].is_string() || j["rank_by"].get<std::string>().empty())
+      throw Error(origin + ": rank_by: expected a result name (e.g. \"validation_adapted\")");
+    spec.rank_by = j["rank_by"].get<std::string>();
+    if (spec.rank_by == "adapted" || spec.rank_by == "adapted_top5" || spec.rank_by.rfind("pick:", 0) == 0 ||
+        spec.rank_by == "source_only" || spec.rank_by == "source_only_adabn")
+      throw Error(origin + ": rank_by: \"" + spec.rank_by + "\" is a target test accuracy, and no target test "
+                  "label chooses anything; rank by validation_adapted (target.validation) instead");
+  }
   return spec;
 }
 
@@ -294,11 +319,18 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
         r.config = io::validate_config(config, where);
         r.seed = r.config.value("seed", int64_t{0});
         if (!names.insert(r.name).second) throw Error(where + ": two runs would have the same name");
-        r.index = static_cast<int>(runs.size());
         runs.push_back(std::move(r));
       }
     }
   }
+  if (spec.seed_major && !spec.seeds.empty()) {
+    std::vector<PlannedRun> by_seed;
+    for (const auto seed : spec.seeds)
+      for (const auto& r : runs)
+        if (r.seed == seed) by_seed.push_back(r);
+    runs = std::move(by_seed);
+  }
+  for (size_t i = 0; i < runs.size(); ++i) runs[i].index = static_cast<int>(i);
   return runs;
 }
 
@@ -320,6 +352,7 @@ json plan_to_json(const SweepSpec& spec, const std::vector<PlannedRun>& runs) {
   }
   json out = {{"format", 1}, {"name", spec.name}, {"spec", spec.origin.string()}, {"runs", list}};
   if (spec.table) out["table"] = layout_json(*spec.table);
+  if (!spec.rank_by.empty()) out["rank_by"] = spec.rank_by;
   return out;
 }
 
@@ -337,7 +370,8 @@ std::vector<PlannedRun> plan_from_json(const json& j, const std::string& origin)
       p.group = r.at("group").get<std::string>();
       p.case_name = r.value("case", std::string());
       p.settings = settings_from(r.at("settings"), where);
-      for (const auto& [k, v] : r.value("labels", json::object()).items()) p.labels.emplace_back(k, v.get<std::string>());
+      const json labels = r.value("labels", json::object());  // a named value: items() must not outlive it
+      for (const auto& [k, v] : labels.items()) p.labels.emplace_back(k, v.get<std::string>());
       p.seed = r.at("seed").get<int64_t>();
       p.config = r.at("config");
       if (p.index != static_cast<int>(i)) throw Error(where + ": index " + std::to_string(p.index) + " out of order");
@@ -581,12 +615,26 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
     return v;
   };
 
+  const std::string rank_by = plan_json.value("rank_by", std::string());
+  if (!rank_by.empty()) {
+    auto mean_of = [&](const std::string& g) {
+      const auto s = stats(values_of(members[g], rank_by));
+      return s.n > 0 ? s.mean : -std::numeric_limits<double>::infinity();
+    };
+    std::stable_sort(group_order.begin(), group_order.end(),
+                     [&](const std::string& a, const std::string& b) { return mean_of(a) > mean_of(b); });
+  }
+
   std::ostringstream md, csv;
   const std::string sweep_name = plan_json.value("name", std::string("sweep"));
   md << "## Sweep " << sweep_name << "\n\n"
      << out.finished << " of " << out.planned << " runs finished. Cells: mean ± sample std (n finished runs) "
      << "over seeds; top-1 on the whole target test set unless named otherwise (`pick:V`: the network validator V "
      << "picked; `pick:oracle` uses test labels and is for information only).\n\n";
+  if (!rank_by.empty())
+    md << "Groups ranked by " << rank_by << ", best first" << (rank_by == "validation_adapted" ?
+          " (top-1 on held-out labelled target *training* images, `target.validation`: these choose; the test "
+          "columns are for information)" : "") << ".\n\n";
   md << "| group | runs |";
   for (const auto& r : results) md << " " << r << " |";
   md << "\n|---|---|";
@@ -628,12 +676,20 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
     md << "\n|---|";
     for (size_t i = 0; i < cols.size(); ++i) md << "---|";
     md << "\n";
+    const auto& ref = layout->reference;
     auto row_line = [&](const std::string& title, const std::string& from, const std::string& result) {
       md << "| " << md_cell(title) << " |";
       for (const auto& c : cols) {
         const auto it = cell.find({from, c});
-        md << " " << (it == cell.end() ? std::string("") : format_stats(stats(values_of(it->second, result))))
-           << " |";
+        std::string text;
+        if (it != cell.end()) {
+          const int planned_here = static_cast<int>(it->second.size());
+          const auto s = stats(values_of(it->second, result));
+          text = s.n > 0 ? format_stats(s) : "– (0 of " + std::to_string(planned_here) + " finished)";
+        }
+        if (ref.contains(title) && ref[title].contains(c))
+          text += (text.empty() ? "" : " · ") + layout->reference_name + " " + ref[title][c].get<std::string>();
+        md << " " << md_cell(text) << " |";
       }
       md << "\n";
     };

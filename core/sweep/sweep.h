@@ -48,6 +48,9 @@ struct TableLayout {
   std::string result = "adapted";
   std::vector<std::string> row_order, column_order;  // empty: first appearance
   std::vector<ExtraRow> extra_rows;                   // placed first
+  // Published numbers to show beside ours: row title → column → text ("paper": {"FAN": {"M→U": "0.921"}}).
+  std::string reference_name = "paper";
+  nlohmann::json reference = nlohmann::json::object();
 };
 
 struct SweepSpec {
@@ -59,8 +62,12 @@ struct SweepSpec {
   std::vector<Case> cases;       // empty: one case without a name
   std::vector<Axis> axes;
   std::vector<int64_t> seeds;    // empty: the project's own seed
+  bool seed_major = false;       // expansion order: every group's seed 0 first (a partial sweep covers every group)
   std::filesystem::path out;     // default sweep directory ("" : sweeps/<name>)
   std::optional<TableLayout> table;
+  // The summary lists groups by this result, best first (e.g. "validation_adapted": held-out labelled
+  // target training images choose); empty: expansion order.
+  std::string rank_by;
 };
 
 // One expanded run.
@@ -80,7 +87,7 @@ struct PlannedRun {
 SweepSpec load_spec(const std::filesystem::path& path);
 SweepSpec spec_from_json(const nlohmann::json& j, const std::string& origin,
                          const std::filesystem::path& base_dir = {});
-// Cases × axes (the first axis varies slowest) × seeds (fastest within a group: seed-minor), each
+// Cases × axes (the first axis varies slowest) × seeds (fastest; slowest with seed_major), each
 // config validated; names are unique.
 std::vector<PlannedRun> expand(const SweepSpec& spec);
 

@@ -131,6 +131,9 @@ class TestSweep : public QObject {
     QCOMPARE(runs[2].config["stage2"]["iterations"].get<int64_t>(), int64_t{7});  // the sweep's "set" too
     QCOMPARE(runs[0].config["stage2"]["iterations"].get<int64_t>(), int64_t{7});
     QCOMPARE(runs[3].labels.size(), size_t{2});
+    const auto back = sweep::plan_from_json(sweep::plan_to_json(sweep::load_spec(dir / "table.json"), runs), "sweep.json");
+    QCOMPARE(back[3].labels, runs[3].labels);
+    QCOMPARE(back[3].case_name, std::string("u2m-adda"));
   }
 
   void specErrorsNameTheAxisAndTheKey() {
@@ -156,6 +159,8 @@ class TestSweep : public QObject {
     QVERIFY2(e.contains("cases[0] (a): set: unknown config key \"stage9.lr\""), qPrintable(e));
     e = error({{"base", base}, {"cases", json::array({{{"name", "a"}}, {{"name", "a"}}})}});
     QVERIFY2(e.contains("cases[1] (a): name listed twice"), qPrintable(e));
+    e = error({{"base", base}, {"rank_by", "adapted"}});
+    QVERIFY2(e.contains("rank_by: \"adapted\" is a target test accuracy"), qPrintable(e));
     e = error({{"project", "no/such/project.json"}});
     QVERIFY2(e.contains("project \"no/such/project.json\" not found"), qPrintable(e));
     // A cross-field rule (validate_config) names the run and its settings.
@@ -216,7 +221,7 @@ class TestSweep : public QObject {
     QVERIFY2(md.contains("| variant=full | 3/3 | 0.710 ± 0.010 (3) | 0.920 ± 0.020 (3) |"), qPrintable(md));
     QVERIFY2(md.contains("| variant=adda | 2/3 | 0.735 ± 0.007 (2) | 0.830 ± 0.042 (2) |"), qPrintable(md));
     QVERIFY2(md.contains("| Source only | 0.700 ± 0.000 (1) | 0.710 ± 0.000 (1) | 0.720 ± 0.000 (1) |"), qPrintable(md));
-    QVERIFY2(md.contains("| adda | 0.800 ± 0.000 (1) | 0.860 ± 0.000 (1) | – |"), qPrintable(md));
+    QVERIFY2(md.contains("| adda | 0.800 ± 0.000 (1) | 0.860 ± 0.000 (1) | – (0 of 1 finished) |"), qPrintable(md));
     const auto csv = QString::fromStdString(summary.csv);
     QVERIFY2(csv.contains("variant=full,3,3,adapted,3,0.92,0.02,0.9,0.94\n"), qPrintable(csv));
     QVERIFY2(csv.contains("variant=full,3,3,pick:snd,3,0.93,"), qPrintable(csv));
