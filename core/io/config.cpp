@@ -99,6 +99,14 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(choice(field("model.encoder", FieldType::kString, "lenet", "model", "",
                            "lenet (digits, with the digit decoder); resnet18, resnet34, resnet50 (large "
                            "images, with the DCGAN decoder)"), {"lenet", "resnet18", "resnet34", "resnet50"}));
+  s.push_back(field("model.pretrained", FieldType::kString, "", "model", "file",
+                    "ResNet encoders: a torchvision ResNet-18/34/50 state dict (torch.save(model.state_dict(), "
+                    "path); scripts/export-torchvision-weights) that initialises the source encoder before "
+                    "stage 1 (torchvision's fc is dropped); empty: random initialisation"));
+  s.push_back(choice(field("data.normalize", FieldType::kString, "auto", "data", "",
+                           "Input normalisation in the encoder: \"imagenet\" = torchvision's mean/std per RGB "
+                           "channel (what pretrained weights expect), \"none\", \"auto\" = imagenet when "
+                           "model.pretrained is set, else none"), {"auto", "none", "imagenet"}));
   s.push_back(ranged(field("model.latent_dim", FieldType::kInt, 0, "model", "units",
                            "|h|, the encoder's output; 0: the encoder's width (LeNet 100, ResNet-18/34 512, "
                            "ResNet-50 2048; a ResNet's is fixed)"), 0, 65536));
@@ -353,6 +361,17 @@ json validate_config(const json& config, const std::string& origin) {
   if (get_path(out, "stage2.select") != "last" && get_path(out, "eval.validator_images") == 0)
     throw Error(origin + ": stage2.select: " + get_path(out, "stage2.select").dump() +
                 " needs the validators (eval.validator_images > 0), or use \"last\"");
+  {
+    const auto pretrained = get_path(out, "model.pretrained").get<std::string>();
+    const auto normalize = get_path(out, "data.normalize").get<std::string>();
+    if (!pretrained.empty() && !models::is_resnet(encoder))
+      throw Error(origin + ": model.pretrained: torchvision weights are for the ResNet encoders; model.encoder is " +
+                  models::to_string(encoder));
+    if ((!pretrained.empty() || normalize == "imagenet") && get_path(out, "data.channels").get<int64_t>() != 3)
+      throw Error(origin + (pretrained.empty() ? std::string(": data.normalize: \"imagenet\"")
+                                               : std::string(": model.pretrained: torchvision's weights")) +
+                  " take RGB images: data.channels must be 3, got " + get_path(out, "data.channels").dump());
+  }
   const auto resize = get_path(out, "data.resize").get<int64_t>();
   const auto size = get_path(out, "data.image_size").get<int64_t>();
   if (resize != 0 && resize < size)
@@ -424,6 +443,9 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.variant = models::parse_variant(j["model"]["variant"]);
   c.encoder = models::parse_encoder(j["model"]["encoder"]);
   std::tie(c.latent_dim, c.domain_specific_dim) = effective_dims(j);
+  c.pretrained = j["model"]["pretrained"];
+  c.imagenet_normalization =
+      j["data"]["normalize"] == "imagenet" || (j["data"]["normalize"] == "auto" && !c.pretrained.empty());
   c.shared_stages = j["model"]["shared_stages"];
   c.decoder_size = j["model"]["decoder_size"];
   c.discriminator_hidden = j["model"]["discriminator_hidden"];
@@ -477,6 +499,7 @@ models::FanNetOptions ExperimentConfig::net_options(int64_t num_classes) const {
   o.domain_specific_dim = domain_specific_dim;
   o.encoder = encoder;
   o.decoder_size = decoder_size;
+  o.imagenet_normalization = imagenet_normalization;
   return o;
 }
 

@@ -23,6 +23,9 @@ struct ExperimentConfig {
   models::EncoderKind encoder = models::EncoderKind::kLeNet;
   int64_t latent_dim = 100, domain_specific_dim = 50;  // resolved (never 0)
   int64_t shared_stages = 3, decoder_size = 64;
+  std::string pretrained;               // model.pretrained: torchvision ResNet weights for the source encoder
+  bool imagenet_normalization = false;  // data.normalize resolved
+
   int64_t discriminator_hidden = 500, discriminator_hidden2 = 0;
   bool stream = false;  // data.loader == "stream"
   int64_t workers = 0;

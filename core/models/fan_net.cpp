@@ -57,7 +57,8 @@ FanNetImpl::FanNetImpl(const FanNetOptions& opts) : options(opts) {
                 ", got " + std::to_string(options.domain_specific_dim));
   }
   if (resnet) {
-    encoder = register_module("encoder", std::make_shared<ResNetEncoderImpl>(options.encoder, options.in_channels));
+    encoder = register_module("encoder", std::make_shared<ResNetEncoderImpl>(options.encoder, options.in_channels,
+                                                                             options.imagenet_normalization));
   } else {
     encoder = register_module(
         "encoder", std::make_shared<LeNetEncoderImpl>(options.in_channels, options.image_size, options.latent_dim));

@@ -23,6 +23,9 @@ struct FanNetOptions {
   // LeNet + digit decoder (digits), or a ResNet + DCGAN decoder (large images).
   EncoderKind encoder = EncoderKind::kLeNet;
   int64_t decoder_size = 64;  // the DCGAN decoder's output side (ResNet encoders only)
+  // ResNet encoders: normalise RGB input with torchvision's ImageNet mean/std inside the encoder
+  // (the images and the reconstructions stay in [0, 1]).
+  bool imagenet_normalization = false;
 };
 
 // What one forward pass gives. Tensors a variant has no use for are undefined:

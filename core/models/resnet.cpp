@@ -88,8 +88,15 @@ torch::nn::Sequential layer(int64_t& in, int64_t planes, int64_t blocks, int64_t
 
 }  // namespace
 
-ResNetEncoderImpl::ResNetEncoderImpl(EncoderKind kind, int64_t in_channels) {
+ResNetEncoderImpl::ResNetEncoderImpl(EncoderKind kind_, int64_t in_channels, bool imagenet_normalization)
+    : kind(kind_) {
   if (!is_resnet(kind)) throw Error("model.encoder: not a ResNet: " + to_string(kind));
+  if (imagenet_normalization) {
+    if (in_channels != 3) throw Error("data.normalize: ImageNet normalisation needs RGB input (data.channels = 3)");
+    // torchvision's transforms.Normalize for its ImageNet weights.
+    input_mean = register_buffer("input_mean", torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}));
+    input_std = register_buffer("input_std", torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1}));
+  }
   torch::nn::Sequential stem;
   stem->push_back(conv(in_channels, 64, 7, 2));
   stem->push_back(BatchNorm2d(64));
@@ -111,6 +118,7 @@ ResNetEncoderImpl::ResNetEncoderImpl(EncoderKind kind, int64_t in_channels) {
 }
 
 torch::Tensor ResNetEncoderImpl::forward(torch::Tensor x) {
+  if (input_mean.defined()) x = (x - input_mean.to(x.options())) / input_std.to(x.options());
   for (auto& stage : stages) x = stage->forward(x);
   return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
 }

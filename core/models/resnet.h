@@ -14,7 +14,9 @@ namespace fan::models {
 constexpr int64_t kResNetStages = 5;
 
 struct ResNetEncoderImpl : EncoderImpl {
-  ResNetEncoderImpl(EncoderKind kind, int64_t in_channels);
+  // imagenet_normalization: (x − mean) / std with torchvision's ImageNet statistics before the stem
+  // (buffers "input_mean", "input_std"; RGB input only).
+  ResNetEncoderImpl(EncoderKind kind, int64_t in_channels, bool imagenet_normalization = false);
   torch::Tensor forward(torch::Tensor x) override;
 
   // Uses `other`'s first `count` stages in place of this encoder's own: the
@@ -27,6 +29,8 @@ struct ResNetEncoderImpl : EncoderImpl {
 
   std::vector<torch::nn::Sequential> stages;
   int64_t width = 0;
+  EncoderKind kind;
+  torch::Tensor input_mean, input_std;  // defined with imagenet_normalization
 
  private:
   int64_t shared_ = 0;

@@ -199,7 +199,15 @@ void write_plan(const std::filesystem::path& sweep_dir, const SweepSpec& spec, c
       if (before[i].name != runs[i].name)
         throw Error(path.string() + ": run " + std::to_string(i) + " was \"" + before[i].name + "\", the spec now "
                     "gives \"" + runs[i].name + "\"; use another --out or remove the directory");
-      const auto d = diff(before[i].config, runs[i].config);
+      // A key added to the schema since the plan was written, at its default, is no change.
+      auto d = diff(before[i].config, runs[i].config);
+      d.erase(std::remove_if(d.begin(), d.end(),
+                             [](const Difference& x) {
+                               const auto* f = io::find_field(x.key);
+                               return f != nullptr && ((x.a.is_null() && x.b == f->default_value) ||
+                                                       (x.b.is_null() && x.a == f->default_value));
+                             }),
+              d.end());
       if (!d.empty())
         throw Error(path.string() + ": run " + runs[i].name + ": its config changed at " + d.front().key + " (" +
                     d.front().a.dump() + " → " + d.front().b.dump() + "); use another --out or remove the directory");

@@ -4,6 +4,7 @@
 #include "core/data/batcher.h"
 #include "core/data/preprocess.h"
 #include "core/io/checkpoint.h"
+#include "core/models/pretrained.h"
 #include "core/train/evaluation.h"
 #include "core/analysis/validators.h"
 #include "core/util/error.h"
@@ -692,6 +693,14 @@ io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) 
                                       : "; DEV off (no held-out source images: source.validation, or the "
                                         "protocol leaves none unused)"));
   build_networks();
+  if (!run_dir_.has_checkpoint() && !config_.pretrained.empty()) {
+    // A fresh run starts its source encoder from torchvision's weights (a resumed one has its own).
+    auto resnet = std::dynamic_pointer_cast<models::ResNetEncoderImpl>(source_net_->encoder);
+    if (!resnet) throw Error("model.pretrained: the source encoder is not a ResNet");
+    const auto report = models::load_torchvision_resnet(*resnet, config_.pretrained);
+    sink.on_message("model.pretrained: " + config_.pretrained + ": " + report.summary() +
+                    (config_.imagenet_normalization ? "; inputs normalised with ImageNet mean/std" : ""));
+  }
 
   if (run_dir_.has_checkpoint()) {
     if (state_.stage == io::Stage::kAdaptation) make_adapter();
