@@ -3,8 +3,11 @@
 
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
+#include <tuple>
 #include <set>
 #include <sstream>
 
@@ -59,9 +62,73 @@ void add_domain(std::vector<FieldSpec>& s, const std::string& side, const std::s
                            "Per-class fraction of the training set (fraction protocol)"), 0, 1, true));
 }
 
+// The paper's value of each field (FAN-SPEC.md) and when a field takes effect, kept in one table
+// beside the fields so that the form's tooltips and the hidden rows come from the schema alone.
+void add_paper_values(std::vector<FieldSpec>& s) {
+  const std::string kResNet = "model.encoder=resnet18|resnet34|resnet50";
+  const std::string kSetting = "— (a workbench setting, not part of the method)";
+  const std::map<std::string, std::pair<std::string, std::string>> kPaper = {
+      // key: {paper, applies}
+      {"name", {kSetting, ""}},
+      {"source.dataset", {"mnist (MNIST→USPS), usps (USPS→MNIST), svhn (SVHN→MNIST): Table 1", ""}},
+      {"source.folder", {"— (the tagging experiment's images are private)", "source.dataset=folder"}},
+      {"source.protocol", {"sampled (2,000 MNIST / 1,800 USPS images) and full: Table 1", ""}},
+      {"source.samples", {"2,000 MNIST or 1,800 USPS images", "source.protocol=sampled"}},
+      {"source.fraction", {"1 (the whole source set)", "source.protocol=fraction"}},
+      {"target.dataset", {"usps (MNIST→USPS), mnist (USPS→MNIST and SVHN→MNIST): Table 1", ""}},
+      {"target.folder", {"— (the tagging experiment's images are private)", "target.dataset=folder"}},
+      {"target.protocol", {"sampled (2,000 MNIST / 1,800 USPS images) and full: Table 1", ""}},
+      {"target.samples", {"1,800 USPS or 2,000 MNIST images", "target.protocol=sampled"}},
+      {"target.fraction", {"0.1, 0.5 and 1 of the unlabelled target set (Table 3)", "target.protocol=fraction"}},
+      {"source.validation", {"— (none: the paper reports the last iterate)", ""}},
+      {"target.validation", {"— (none: no target label is used)", ""}},
+      {"data.channels", {"1 for digits (RGB → grey); 3 for the tagging images", ""}},
+      {"data.image_size", {"28 for digits; 224 for the tagging images", ""}},
+      {"data.framing", {"\"resize to 28×28\", without saying which (measured here: mnist 0.74–0.77 source only, "
+                        "stretch 0.34–0.45)", ""}},
+      {"data.resize", {"256, then a 224 crop (tagging); digits are resized straight", ""}},
+      {"data.flip", {"", "data.loader=stream"}},
+      {"data.loader", {kSetting, "source.dataset=folder;target.dataset=folder"}},
+      {"data.workers", {kSetting, "data.loader=stream"}},
+      {"data.root", {kSetting, ""}},
+      {"model.variant", {"full (FAN); joint, separation, concatenation in Table 2; ADDA in Table 1", ""}},
+      {"model.encoder", {"LeNet with batch norm (digits); ResNet-50 (tagging)", ""}},
+      {"model.pretrained", {"", kResNet}},
+      {"data.normalize", {"", ""}},
+      {"model.latent_dim", {"100 (LeNet); 2048 (ResNet-50)", ""}},
+      {"model.domain_specific_dim", {"half of |h|: 50 of 100 (digits), 1024 of 2048 (ResNet-50)", ""}},
+      {"model.shared_stages", {"early layers shared, which ones not said (ours: 3 = stem and the first two stages)", kResNet}},
+      {"model.decoder_size", {"not given (a DCGAN decoder of 5 transposed convolutions)", kResNet}},
+      {"model.discriminator_hidden", {"500 (digits); 1024 (tagging)", ""}},
+      {"model.discriminator_hidden2", {"500 (digits); 2048 (tagging)", ""}},
+      {"model.discriminator_batch_norm", {"on (FC → ReLU → BN); measured here: D without batch norm adapted better", ""}},
+      {"loss.alpha", {"2 (digits); 5 (large images)", ""}},
+      {"loss.beta", {"1", ""}},
+      {"loss.mu", {"2", ""}},
+      {"loss.nu", {"1", ""}},
+      {"loss.mutual_information", {"sum: (Σ_j ht_j·hd_j)² per sample, averaged over the batch", ""}},
+      {"loss.target_mutual_information", {"off (the paper tried it: no gain)", ""}},
+      {"stage2.source_prior", {"source (the source's own class mix)", ""}},
+      {"stage2.select", {"last (the last iterate)", ""}},
+      {"eval.every", {kSetting, ""}},
+      {"eval.batch_size", {kSetting, ""}},
+      {"eval.validator_images", {"— (the paper uses no validator)", ""}},
+      {"eval.images", {"— (the paper reports whole test sets)", ""}},
+      {"run.log_every", {kSetting, ""}},
+      {"run.checkpoint_every", {kSetting, ""}},
+      {"run.preview_every", {kSetting, ""}},
+      {"seed", {"— (results are mean ± std over runs)", ""}},
+      {"device", {kSetting, ""}},
+      {"threads", {kSetting, ""}},
+      {"run.mixed_precision", {kSetting, ""}},
+  };
+  for (auto& f : s)
+    if (const auto it = kPaper.find(f.key); it != kPaper.end()) std::tie(f.paper, f.applies) = it->second;
+}
+
 std::vector<FieldSpec> make_schema() {
   std::vector<FieldSpec> s;
-  s.push_back(unlocked(field("name", FieldType::kString, "experiment", "run", "", "Experiment name")));
+  s.push_back(unlocked(field("name", FieldType::kString, "experiment", "run", "", "Experiment name; the run directory is named after it")));
   add_domain(s, "source", "mnist", "sampled", 2000);
   add_domain(s, "target", "usps", "sampled", 1800);
   s.push_back(ranged(field("source.validation", FieldType::kInt, -1, "data", "images",
@@ -93,13 +160,13 @@ std::vector<FieldSpec> make_schema() {
                            "Loader threads for streamed folders (0: min(4, cores))"), 0, 64));
   s.push_back(field("data.root", FieldType::kString, "", "data", "directory",
                     "Data root; empty: $FAN_DATA, else the per-user cache"));
-  s.push_back(choice(field("model.variant", FieldType::kString, "full", "model", "",
+  s.push_back(choice(field("model.variant", FieldType::kString, "full", "networks", "",
                            "full (FAN), concatenation, separation, joint, adda"),
                      {"full", "concatenation", "separation", "joint", "adda"}));
-  s.push_back(choice(field("model.encoder", FieldType::kString, "lenet", "model", "",
+  s.push_back(choice(field("model.encoder", FieldType::kString, "lenet", "networks", "",
                            "lenet (digits, with the digit decoder); resnet18, resnet34, resnet50 (large "
                            "images, with the DCGAN decoder)"), {"lenet", "resnet18", "resnet34", "resnet50"}));
-  s.push_back(field("model.pretrained", FieldType::kString, "", "model", "file",
+  s.push_back(field("model.pretrained", FieldType::kString, "", "networks", "file",
                     "ResNet encoders: a torchvision ResNet-18/34/50 state dict (torch.save(model.state_dict(), "
                     "path); scripts/export-torchvision-weights) that initialises the source encoder before "
                     "stage 1 (torchvision's fc is dropped); empty: random initialisation"));
@@ -107,23 +174,23 @@ std::vector<FieldSpec> make_schema() {
                            "Input normalisation in the encoder: \"imagenet\" = torchvision's mean/std per RGB "
                            "channel (what pretrained weights expect), \"none\", \"auto\" = imagenet when "
                            "model.pretrained is set, else none"), {"auto", "none", "imagenet"}));
-  s.push_back(ranged(field("model.latent_dim", FieldType::kInt, 0, "model", "units",
+  s.push_back(ranged(field("model.latent_dim", FieldType::kInt, 0, "networks", "units",
                            "|h|, the encoder's output; 0: the encoder's width (LeNet 100, ResNet-18/34 512, "
                            "ResNet-50 2048; a ResNet's is fixed)"), 0, 65536));
-  s.push_back(ranged(field("model.domain_specific_dim", FieldType::kInt, 0, "model", "units",
+  s.push_back(ranged(field("model.domain_specific_dim", FieldType::kInt, 0, "networks", "units",
                            "|hd|; |ht| = latent_dim − domain_specific_dim; 0: half of |h|"), 0, 65535));
-  s.push_back(ranged(field("model.shared_stages", FieldType::kInt, 3, "model", "stages",
+  s.push_back(ranged(field("model.shared_stages", FieldType::kInt, 3, "networks", "stages",
                            "ResNet encoders: leading stages (1 = stem, 2 = + layer1, …, 5 = all) the source "
                            "and target networks share, frozen in stage 2; LeNet stays untied"), 0, 5));
-  s.push_back(ranged(field("model.decoder_size", FieldType::kInt, 64, "model", "pixels",
+  s.push_back(ranged(field("model.decoder_size", FieldType::kInt, 64, "networks", "pixels",
                            "ResNet encoders: side of the DCGAN decoder's output (a multiple of 16); Lr compares "
                            "it with the input downscaled to that size"), 16, 1024));
-  s.push_back(ranged(field("model.discriminator_hidden", FieldType::kInt, 500, "model", "units",
+  s.push_back(ranged(field("model.discriminator_hidden", FieldType::kInt, 500, "networks", "units",
                            "Width of the discriminator's first hidden layer"), 1, 65536));
-  s.push_back(ranged(field("model.discriminator_hidden2", FieldType::kInt, 0, "model", "units",
+  s.push_back(ranged(field("model.discriminator_hidden2", FieldType::kInt, 0, "networks", "units",
                            "Width of its second hidden layer (0: same as the first; the paper's large "
                            "configuration: 1024 then 2048)"), 0, 65536));
-  s.push_back(field("model.discriminator_batch_norm", FieldType::kBool, true, "model", "",
+  s.push_back(field("model.discriminator_batch_norm", FieldType::kBool, true, "networks", "",
                     "Batch norm after the discriminator's hidden layers"));
   s.push_back(ranged(field("loss.alpha", FieldType::kNumber, 2.0, "losses", "", "Weight of Lc (stage 1)"), 0, 1e6));
   s.push_back(ranged(field("loss.beta", FieldType::kNumber, 1.0, "losses", "", "Weight of Lm (stage 1)"), 0, 1e6));
@@ -136,13 +203,13 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(field("loss.target_mutual_information", FieldType::kBool, false, "losses", "",
                     "Also apply β·Lm to the target network in stage 2 (the paper saw no gain)"));
   s.push_back(ranged(field("stage1.epochs", FieldType::kInt, 20, "stage 1", "epochs",
-                           "Passes over the source training set"), 0, 100000));
-  s.push_back(ranged(field("stage1.batch_size", FieldType::kInt, 128, "stage 1", "images", "Mini-batch size"), 1, 65536));
-  s.push_back(ranged(field("stage1.lr", FieldType::kNumber, 2e-4, "stage 1", "", "Adam learning rate"), 0, 10, true));
+                           "Passes over the source training set (stage 1 trains the source network alone)"), 0, 100000));
+  s.push_back(ranged(field("stage1.batch_size", FieldType::kInt, 128, "stage 1", "images", "Source images per mini-batch"), 1, 65536));
+  s.push_back(ranged(field("stage1.lr", FieldType::kNumber, 2e-4, "stage 1", "", "Adam learning rate of the source network (encoder, M and decoder)"), 0, 10, true));
   s.push_back(ranged(field("stage1.beta1", FieldType::kNumber, 0.5, "stage 1", "", "Adam β1"), 0, 1));
   s.push_back(ranged(field("stage1.beta2", FieldType::kNumber, 0.999, "stage 1", "", "Adam β2"), 0, 1));
   s.push_back(ranged(field("stage2.iterations", FieldType::kInt, 3000, "stage 2", "steps",
-                           "Adaptation iterations"), 0, 10000000));
+                           "Adaptation iterations: each updates D on a source and a target batch, then the target network"), 0, 10000000));
   s.push_back(ranged(field("stage2.batch_size", FieldType::kInt, 128, "stage 2", "images/domain",
                            "Mini-batch size per domain"), 1, 65536));
   s.push_back(ranged(field("stage2.lr", FieldType::kNumber, 2e-4, "stage 2", "", "Adam learning rate of the target network"), 0, 10, true));
@@ -164,14 +231,14 @@ std::vector<FieldSpec> make_schema() {
                            "paper's practice), or the one a label-free validator scores best over the stage-2 "
                            "evaluations (every validator's pick is reported either way; needs eval.validator_images > 0)"),
                      {"last", "entropy", "im", "bnm", "snd", "class_ami", "dev", "devn", "source_accuracy"}));
-  s.push_back(unlocked(ranged(field("eval.every", FieldType::kInt, 500, "run", "steps",
+  s.push_back(unlocked(ranged(field("eval.every", FieldType::kInt, 500, "evaluation", "steps",
                                     "Evaluate on the target test set every N adaptation steps (0: at the end only)"), 0, 1e9)));
-  s.push_back(ranged(field("eval.batch_size", FieldType::kInt, 1000, "run", "images", "Batch size for evaluation"), 1, 1e6));
-  s.push_back(ranged(field("eval.validator_images", FieldType::kInt, 1000, "run", "images",
+  s.push_back(ranged(field("eval.batch_size", FieldType::kInt, 1000, "evaluation", "images", "Batch size for evaluation"), 1, 1e6));
+  s.push_back(ranged(field("eval.validator_images", FieldType::kInt, 1000, "evaluation", "images",
                            "Label-free validators (entropy, IM, BNM, SND, ClassAMI) at every stage-2 evaluation and "
                            "for the source-only networks, on a fixed, seeded set of this many unlabelled target "
                            "training images (0: off)"), 0, 1e9));
-  s.push_back(ranged(field("eval.images", FieldType::kInt, 1000, "run", "images",
+  s.push_back(ranged(field("eval.images", FieldType::kInt, 1000, "evaluation", "images",
                            "Evaluations during training (the curves) use a fixed, seeded subset of this many images "
                            "of each test set (0: all); the final numbers always use the whole test sets"), 0, 1e9));
   s.push_back(unlocked(ranged(field("run.log_every", FieldType::kInt, 10, "run", "steps", "Log losses every N steps"), 1, 1e9)));
@@ -184,6 +251,15 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(ranged(field("threads", FieldType::kInt, 0, "run", "threads", "Intra-op CPU threads (0: all cores)"), 0, 1024));
   s.push_back(field("run.mixed_precision", FieldType::kBool, false, "run", "",
                     "CUDA only: forward passes in bfloat16 (autocast); ignored on the CPU"));
+  s.push_back(choice(field("run.backend", FieldType::kString, "auto", "run", "",
+                           "Data-parallel runs (torchrun, srun, fan run --nproc N): LibTorch's c10d backend; auto = "
+                           "gloo on the CPU, nccl on CUDA"), {"auto", "gloo", "nccl"}));
+  s.push_back(field("run.sync_batch_norm", FieldType::kBool, false, "run", "",
+                    "Data-parallel runs: batch norm over every rank's batch together (else per rank)"));
+  s.push_back(ranged(field("run.timeout", FieldType::kInt, 1800, "run", "seconds",
+                           "Data-parallel runs: how long a rank waits for the others (joining, each collective) "
+                           "before ending with an error that names it"), 1, 86400));
+  add_paper_values(s);
   return s;
 }
 
@@ -232,6 +308,29 @@ std::pair<int64_t, int64_t> effective_dims(const json& config) {
 const std::vector<FieldSpec>& config_schema() {
   static const std::vector<FieldSpec> schema = make_schema();
   return schema;
+}
+
+std::string field_inapplicable_reason(const FieldSpec& field, const json& config) {
+  std::stringstream rules(field.applies);
+  std::string rule, reasons;
+  while (std::getline(rules, rule, ';')) {
+    const auto eq = rule.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = rule.substr(0, eq);
+    json value = get_path(config, key);
+    if (value.is_null())
+      if (const auto* other = find_field(key)) value = other->default_value;
+    const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    std::vector<std::string> allowed;
+    std::stringstream alternatives(rule.substr(eq + 1));
+    for (std::string a; std::getline(alternatives, a, '|');) allowed.push_back(a);
+    if (std::find(allowed.begin(), allowed.end(), text) != allowed.end()) continue;
+    std::string list;
+    for (size_t i = 0; i < allowed.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + allowed[i];
+    reasons += (reasons.empty() ? "only with " : " and ") + key + " = " + list;
+  }
+  return reasons;
 }
 
 const FieldSpec* find_field(const std::string& key) {
@@ -486,6 +585,9 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.seed = j["seed"];
   c.device = j["device"];
   c.threads = j["threads"];
+  c.backend = j["run"]["backend"];
+  c.sync_batch_norm = j["run"]["sync_batch_norm"];
+  c.timeout_seconds = j["run"]["timeout"];
   return c;
 }
 

@@ -51,6 +51,9 @@ struct ExperimentConfig {
   int64_t seed = 0;
   std::string device = "cpu";
   int64_t threads = 0;
+  std::string backend = "auto";    // run.backend (data-parallel runs)
+  bool sync_batch_norm = false;    // run.sync_batch_norm
+  int64_t timeout_seconds = 1800;  // run.timeout
   nlohmann::json resolved;  // the validated, complete JSON
 
   // The networks this config describes, for a domain pair with `num_classes` classes.

@@ -18,7 +18,7 @@ struct FieldSpec {
   std::string key;  // dotted path, e.g. "stage1.lr"
   FieldType type = FieldType::kNumber;
   nlohmann::json default_value;
-  std::string group;  // "data", "model", "losses", "stage 1", "stage 2", "run"
+  std::string group;  // "data", "networks", "losses", "stage 1", "stage 2", "evaluation", "run" (the paper's order)
   std::string unit;   // shown beside the control ("images", "steps", …)
   std::string help;
   double min = 0, max = 0;  // inclusive range for numbers when has_range
@@ -26,10 +26,18 @@ struct FieldSpec {
   bool min_exclusive = false;
   std::vector<std::string> choices;  // allowed values when non-empty (strings or ints as text)
   bool locked_during_run = true;     // the form disables it while a run is going
+  // The paper's value or practice (as FAN-SPEC.md restates it); empty where the paper gives none, so the default is ours.
+  std::string paper;
+  // When the field takes effect: conditions "key=value|value" joined by ";", all of which must hold;
+  // empty: always. The form hides a field that has no effect (field_inapplicable_reason says why).
+  std::string applies;
 };
 
 const std::vector<FieldSpec>& config_schema();
 const FieldSpec* find_field(const std::string& key);
+// Empty when `field` takes effect under `config` (missing keys take their defaults), else why not:
+// "only with model.encoder = resnet18, resnet34 or resnet50".
+std::string field_inapplicable_reason(const FieldSpec& field, const nlohmann::json& config);
 
 // Checks `config` against the schema (unknown keys, types, ranges, choices,
 // cross-field rules) and returns it with defaults filled in. `origin` (a file

@@ -1,5 +1,6 @@
 // The DCGAN decoder.
 #include "core/models/dcgan_decoder.h"
+#include "core/models/norm.h"
 
 #include "core/util/error.h"
 
@@ -28,7 +29,7 @@ DcganDecoderImpl::DcganDecoderImpl(int64_t input_dim, int64_t out_channels, int6
 }
 
 torch::Tensor DcganDecoderImpl::forward(torch::Tensor z) {
-  return layers->forward(z.view({z.size(0), z.size(1), 1, 1}));
+  return forward_sequential(layers, z.view({z.size(0), z.size(1), 1, 1}));
 }
 
 }  // namespace fan::models

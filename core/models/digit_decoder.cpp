@@ -1,5 +1,6 @@
 // The digits decoder.
 #include "core/models/digit_decoder.h"
+#include "core/models/norm.h"
 
 namespace fan::models {
 namespace {
@@ -26,14 +27,14 @@ DigitDecoderImpl::DigitDecoderImpl(int64_t input_dim, int64_t out_channels, int6
 
 torch::Tensor DigitDecoderImpl::forward(torch::Tensor z) {
   namespace F = torch::nn::functional;
-  auto x = bn_fc(torch::relu(fc(z))).view({-1, kSeedChannels, kSeedSize, kSeedSize});
-  x = bn1(torch::relu(conv1(x)));
-  x = bn2(torch::relu(conv2(x)));
+  auto x = batch_norm(*bn_fc, torch::relu(fc(z))).view({-1, kSeedChannels, kSeedSize, kSeedSize});
+  x = batch_norm(*bn1, torch::relu(conv1(x)));
+  x = batch_norm(*bn2, torch::relu(conv2(x)));
   x = F::interpolate(x, F::InterpolateFuncOptions()
                             .size(std::vector<int64_t>{output_size, output_size})
                             .mode(torch::kBilinear)
                             .align_corners(false));
-  x = bn3(torch::relu(conv3(x)));
+  x = batch_norm(*bn3, torch::relu(conv3(x)));
   return out(x);  // no output activation: the loss is plain squared error
 }
 

@@ -1,5 +1,6 @@
 // The domain discriminator.
 #include "core/models/discriminator.h"
+#include "core/models/norm.h"
 
 #include "core/util/error.h"
 
@@ -20,7 +21,7 @@ DiscriminatorImpl::DiscriminatorImpl(int64_t input_dim, std::vector<int64_t> hid
 }
 
 torch::Tensor DiscriminatorImpl::forward(torch::Tensor logits) {
-  return layers->forward(logits).squeeze(1);
+  return forward_sequential(layers, logits).squeeze(1);
 }
 
 }  // namespace fan::models

@@ -1,5 +1,6 @@
 // LeNet with batch norm: the digits encoder.
 #include "core/models/lenet_encoder.h"
+#include "core/models/norm.h"
 
 #include "core/util/error.h"
 
@@ -32,9 +33,9 @@ LeNetEncoderImpl::LeNetEncoderImpl(int64_t in_channels, int64_t image_size, int6
 }
 
 torch::Tensor LeNetEncoderImpl::forward(torch::Tensor x) {
-  x = torch::max_pool2d(bn1(torch::relu(conv1(x))), /*kernel_size=*/2);
-  x = torch::max_pool2d(bn2(torch::relu(conv2(x))), /*kernel_size=*/2);
-  x = bn3(torch::relu(fc1(x.flatten(1))));
+  x = torch::max_pool2d(batch_norm(*bn1, torch::relu(conv1(x))), /*kernel_size=*/2);
+  x = torch::max_pool2d(batch_norm(*bn2, torch::relu(conv2(x))), /*kernel_size=*/2);
+  x = batch_norm(*bn3, torch::relu(fc1(x.flatten(1))));
   return fc2(x);
 }
 

@@ -1,5 +1,6 @@
 // ResNet encoders.
 #include "core/models/resnet.h"
+#include "core/models/norm.h"
 
 #include "core/util/error.h"
 
@@ -34,9 +35,9 @@ struct BasicBlockImpl : torch::nn::Module {
         bn2(register_module("bn2", BatchNorm2d(planes))),
         down(register_module("downsample", shortcut(in, planes, stride))) {}
   torch::Tensor forward(torch::Tensor x) {
-    auto y = torch::relu(bn1(conv1(x)));
-    y = bn2(conv2(y));
-    return torch::relu(y + (down->is_empty() ? x : down->forward(x)));
+    auto y = torch::relu(batch_norm(*bn1, conv1(x)));
+    y = batch_norm(*bn2, conv2(y));
+    return torch::relu(y + (down->is_empty() ? x : forward_sequential(down, x)));
   }
   Conv2d conv1;
   BatchNorm2d bn1;
@@ -58,10 +59,10 @@ struct BottleneckImpl : torch::nn::Module {
         bn3(register_module("bn3", BatchNorm2d(planes * kExpansion))),
         down(register_module("downsample", shortcut(in, planes * kExpansion, stride))) {}
   torch::Tensor forward(torch::Tensor x) {
-    auto y = torch::relu(bn1(conv1(x)));
-    y = torch::relu(bn2(conv2(y)));
-    y = bn3(conv3(y));
-    return torch::relu(y + (down->is_empty() ? x : down->forward(x)));
+    auto y = torch::relu(batch_norm(*bn1, conv1(x)));
+    y = torch::relu(batch_norm(*bn2, conv2(y)));
+    y = batch_norm(*bn3, conv3(y));
+    return torch::relu(y + (down->is_empty() ? x : forward_sequential(down, x)));
   }
   Conv2d conv1;
   BatchNorm2d bn1;
@@ -119,7 +120,7 @@ ResNetEncoderImpl::ResNetEncoderImpl(EncoderKind kind_, int64_t in_channels, boo
 
 torch::Tensor ResNetEncoderImpl::forward(torch::Tensor x) {
   if (input_mean.defined()) x = (x - input_mean.to(x.options())) / input_std.to(x.options());
-  for (auto& stage : stages) x = stage->forward(x);
+  for (auto& stage : stages) x = forward_sequential(stage, x);
   return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
 }
 

@@ -3,7 +3,9 @@
 
 #include "core/data/batcher.h"
 #include "core/data/preprocess.h"
+#include "core/dist/group.h"
 #include "core/io/checkpoint.h"
+#include "core/models/norm.h"
 #include "core/models/pretrained.h"
 #include "core/train/evaluation.h"
 #include "core/analysis/validators.h"
@@ -184,13 +186,16 @@ int apply_threads(int64_t threads) {
 }
 
 Experiment::Experiment(io::ExperimentConfig config, std::filesystem::path run_dir)
-    : config_(std::move(config)), run_dir_(std::move(run_dir)) {
-  run_dir_.create(config_.resolved);
-  metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), 0);
+    : config_(std::move(config)), run_dir_(std::move(run_dir)), group_(dist::current()) {
+  // Rank 0 alone writes the run directory.
+  if (leader()) {
+    run_dir_.create(config_.resolved);
+    metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), 0);
+  }
 }
 
 Experiment::Experiment(io::ExperimentConfig config, io::RunDirectory run_dir, io::RunState state)
-    : config_(std::move(config)), run_dir_(std::move(run_dir)), state_(std::move(state)) {
+    : config_(std::move(config)), run_dir_(std::move(run_dir)), state_(std::move(state)), group_(dist::current()) {
   // The metrics stream is opened (and cut back to the checkpoint) only when
   // the run continues, so inspecting a run never changes its files.
 }
@@ -318,6 +323,7 @@ std::pair<io::ModuleMap, io::OptimizerMap> Experiment::checkpoint_contents() {
 }
 
 void Experiment::checkpoint() {
+  if (!leader()) return;  // rank 0 writes; the others hold the same networks
   const auto started = Clock::now();
   state_.metrics_lines = metrics_->lines();
   const auto [modules, optimizers] = checkpoint_contents();
@@ -452,20 +458,29 @@ void Experiment::run_stage(StageLoop& loop, EventSink& sink, StopToken& stop) {
     hook();
     state_.seconds[what] += seconds_since(started);
   };
+  // Ranks stop together: a stop asked on any rank is agreed on after the step it arrived in.
+  bool agreed_stop = false;
   while (step < loop.total) {
-    if (stop.stop_requested() || wait_while_paused(stop)) break;
+    if (group_ ? agreed_stop : (stop.stop_requested() || wait_while_paused(stop))) break;
     int64_t images = 0;
     std::map<std::string, double> losses;
-    timed("train_steps", [&] { losses = loop.train_step(step, images); });
+    timed("train_steps", [&] {
+      models::SyncBatchNormScope sync_bn(group_ && config_.sync_batch_norm ? group_ : nullptr, &share_);
+      losses = loop.train_step(step, images);
+      if (group_) {
+        agreed_stop = agree_on_step(losses, stop.stop_requested());
+        if (agreed_stop) stop.request_stop();
+      }
+    });
     ++step;
     clock.count(images);
     check_finite(losses, loop.stage, step, run_dir_.checkpoint_path(), loop.nan_hint, sink);
     if (step % config_.log_every == 0 || step == loop.total)
       sink.on_step(step_event(loop.stage, step, loop.total, loop.epoch ? loop.epoch(step) : 0, losses,
                               loop.learning_rates, clock));
-    if (config_.preview_every > 0 && (step % config_.preview_every == 0 || step == loop.total))
+    if (leader() && config_.preview_every > 0 && (step % config_.preview_every == 0 || step == loop.total))
       timed("previews", [&] { loop.preview(step, sink); });
-    if (loop.evaluate_at(step)) timed("evaluations", [&] { loop.evaluate(step, sink); });
+    if (leader() && loop.evaluate_at(step)) timed("evaluations", [&] { loop.evaluate(step, sink); });
     if (step % config_.checkpoint_every == 0 && step < loop.total) {
       save_position();
       checkpoint();
@@ -478,6 +493,7 @@ void Experiment::run_stage(StageLoop& loop, EventSink& sink, StopToken& stop) {
 }
 
 void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
+  if (group_) broadcast_networks({source_net_.get()});  // every rank starts from rank 0's weights
   data::BatchStream batcher(source_train_, config_.stage1_batch_size,
                             static_cast<uint64_t>(config_.seed) ^ kSourceBatchSalt, /*augment=*/true, config_.workers);
   const int64_t per_epoch = batcher.batches_per_epoch();
@@ -491,9 +507,10 @@ void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
   loop.nan_hint = "try a lower stage1.lr";
   loop.train_step = [&](int64_t, int64_t& count) {
     const auto batch = batcher.next();
-    const auto images = batch.images.to(device_);
-    const auto labels = batch.labels.to(device_);
-    count = images.size(0);
+    count = batch.images.size(0);  // the global batch
+    const auto [begin, end] = my_slice(count);
+    const auto images = batch.images.narrow(0, begin, end - begin).to(device_);
+    const auto labels = batch.labels.narrow(0, begin, end - begin).to(device_);
     return source_trainer_->step(images, labels);
   };
   loop.epoch = [&](int64_t step) { return (step - 1) / per_epoch + 1; };
@@ -566,6 +583,9 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
   // In-memory source images never change, so their frozen logits are computed
   // once and the source stream hands out indices only; streamed ones are
   // augmented per batch and go through the source network.
+  // Every rank from rank 0's networks, batch-norm statistics included: the frozen source network's
+  // logits (eval mode) must be the same on every rank.
+  if (group_) broadcast_networks({source_net_.get(), target_net_.get(), discriminator_.get()});
   const auto* memory_source = dynamic_cast<const data::MemorySet*>(source_train_.get());
   data::BatchStream source_batcher(source_train_, config_.stage2_batch_size,
                                    static_cast<uint64_t>(config_.seed) ^ kStage2SourceBatchSalt, true, config_.workers,
@@ -575,6 +595,13 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
   if (memory_source != nullptr) adapter_->precompute_source_logits(memory_source->dataset().images);
   // stage2.source_prior = target_estimate: each source image drawn with weight
   // p̂_target(y) / p_source(y), so D's source side has the target's estimated class mix.
+  if (group_ && config_.stage2_source_prior == "target_estimate") {
+    // Rank 0 estimated the target's class mix (evaluate_source_only); every rank draws by it.
+    auto prior = torch::zeros({source_train_->num_classes()}, torch::kDouble);
+    if (leader()) prior = torch::tensor(state_.target_prior_estimate, torch::kDouble);
+    group_->broadcast({prior}, "the AdaBN class-mix estimate");
+    state_.target_prior_estimate.assign(prior.data_ptr<double>(), prior.data_ptr<double>() + prior.numel());
+  }
   torch::Tensor source_weights;
   if (config_.stage2_source_prior == "target_estimate") {
     // In memory (the config refuses streamed sets); both domains have the same classes (load_data).
@@ -599,11 +626,18 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
           (static_cast<uint64_t>(config_.seed) ^ kSourcePriorSalt) + static_cast<uint64_t>(done));
       source_batch.indices = torch::multinomial(source_weights, source_batch.indices.size(0), true, generator);
     }
-    const auto target_images = target_batcher.next().images.to(device_);
-    count = target_images.size(0);
+    const auto target_batch = target_batcher.next().images;
+    count = target_batch.size(0);  // the global batch
+    // Data-parallel: this rank's rows of both halves (the same share of each).
+    const auto [begin, end] = my_slice(count);
+    const auto target_images = target_batch.narrow(0, begin, end - begin).to(device_);
+    const int64_t n_source = source_batch.indices.size(0);
+    const int64_t s_begin = begin * n_source / count, s_end = end * n_source / count;
     return memory_source != nullptr
-               ? adapter_->step(source_batch.indices.to(device_), target_images)
-               : adapter_->step_with_logits(adapter_->source_logits_of(source_batch.images.to(device_)), target_images);
+               ? adapter_->step(source_batch.indices.narrow(0, s_begin, s_end - s_begin).to(device_), target_images)
+               : adapter_->step_with_logits(
+                     adapter_->source_logits_of(source_batch.images.narrow(0, s_begin, s_end - s_begin).to(device_)),
+                     target_images);
   };
   loop.preview = [&](int64_t step, EventSink& s) { preview(s, 2, step, target_net_, *target_test_, "target"); };
   loop.evaluate_at = [&](int64_t step) {
@@ -663,7 +697,8 @@ io::Results Experiment::results(const std::string& status) const {
 
 io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) {
   const auto started = Clock::now();
-  if (!metrics_) metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), state_.metrics_lines);
+  if (!metrics_ && leader())
+    metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), state_.metrics_lines);
   StopToken local_stop;
   StopToken& stop = external_stop ? *external_stop : local_stop;
   MultiSink sink({metrics_.get(), external_sink});
@@ -693,6 +728,12 @@ io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) 
                                       : "; DEV off (no held-out source images: source.validation, or the "
                                         "protocol leaves none unused)"));
   build_networks();
+  if (group_) {
+    install_gradient_sync();
+    sink.on_message("data-parallel: " + group_->environment().describe() + ", each global batch split across " +
+                    std::to_string(group_->size()) + " ranks; batch norm " +
+                    (config_.sync_batch_norm ? "synchronised" : "per rank") + "; rank 0 writes the run directory");
+  }
   if (!run_dir_.has_checkpoint() && !config_.pretrained.empty()) {
     // A fresh run starts its source encoder from torchvision's weights (a resumed one has its own).
     auto resnet = std::dynamic_pointer_cast<models::ResNetEncoderImpl>(source_net_->encoder);
@@ -714,7 +755,7 @@ io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) 
     if (stop.stop_requested()) {
       return stopped(1, sink);
     }
-    evaluate_source_only(sink);
+    if (leader()) evaluate_source_only(sink);
     // Stage 2 starts from the trained source network.
     models::copy_state(*source_net_, *target_net_);
     make_adapter();
@@ -727,6 +768,11 @@ io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) 
     return stopped(2, sink);
   }
   state_.stage = io::Stage::kFinished;
+  if (!leader()) {
+    auto r = results("finished");  // rank 0 writes and reports the numbers
+    sink.on_finished(r);
+    return r;
+  }
   pick_results_ = evaluate_picks();
   for (const auto& [name, pick] : pick_results_)
     sink.on_message("picked by " + name + (name == "oracle" ? " (for information: uses test labels)" : "") +
@@ -764,6 +810,56 @@ void Experiment::make_adapter() {
   a.logit_batch_size = config_.eval_batch_size;
   a.mixed_precision = mixed_precision();
   adapter_ = std::make_unique<TargetAdapter>(source_net_, target_net_, discriminator_, a);
+  if (group_) install_gradient_sync();
+}
+
+bool Experiment::leader() const { return group_ == nullptr || group_->rank() == 0; }
+
+std::pair<int64_t, int64_t> Experiment::my_slice(int64_t n) {
+  if (!group_) {
+    share_ = 1.0;
+    return {0, n};
+  }
+  const int64_t ranks = group_->size(), rank = group_->rank();
+  if (n < ranks)
+    throw Error("data-parallel: a batch of " + std::to_string(n) + " images cannot be split across " +
+                std::to_string(ranks) + " ranks (stage1.batch_size / stage2.batch_size at least the world size)");
+  // Fixed order: rank r takes rows [r·n/R, (r+1)·n/R), so R processes see the images one process would.
+  const int64_t begin = rank * n / ranks, end = (rank + 1) * n / ranks;
+  share_ = static_cast<double>(end - begin) / static_cast<double>(n);
+  return {begin, end};
+}
+
+bool Experiment::agree_on_step(std::map<std::string, double>& losses, bool stop_requested) {
+  // One small all-reduce per step: [stop?, share · loss…] summed = [any stop, the combined batch's losses].
+  auto values = torch::zeros({static_cast<int64_t>(losses.size()) + 1}, torch::kDouble);
+  auto* v = values.data_ptr<double>();
+  v[0] = stop_requested ? 1.0 : 0.0;
+  int64_t i = 1;
+  for (const auto& [name, value] : losses) v[i++] = share_ * value;
+  group_->allreduce_sum(values, "the step's losses");
+  i = 1;
+  for (auto& [name, value] : losses) value = v[i++];
+  return v[0] > 0;
+}
+
+void Experiment::broadcast_networks(const std::vector<torch::nn::Module*>& modules) {
+  std::vector<torch::Tensor> tensors;
+  for (auto* m : modules) {
+    if (m == nullptr) continue;
+    for (auto& p : m->parameters()) tensors.push_back(p);
+    for (auto& b : m->buffers()) tensors.push_back(b);
+  }
+  torch::NoGradGuard no_grad;
+  group_->broadcast(tensors, "rank 0's networks");
+}
+
+void Experiment::install_gradient_sync() {
+  auto sync = [this](const std::vector<torch::Tensor>& parameters) {
+    group_->allreduce_gradients(parameters, share_);
+  };
+  source_trainer_->set_gradient_sync(sync);
+  if (adapter_) adapter_->set_gradient_sync(sync);
 }
 
 void Experiment::restore_checkpoint() {

@@ -14,6 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace fan::dist {
+class Group;
+}  // namespace fan::dist
+
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -50,6 +54,10 @@ class Experiment {
   const io::ExperimentConfig& config() const { return config_; }
   const io::RunDirectory& run_directory() const { return run_dir_; }
   const io::RunState& state() const { return state_; }
+
+  // In a data-parallel run (dist::current() when constructed): rank 0 writes the run directory,
+  // evaluates and checkpoints; every rank trains on its slice of each global batch.
+  bool leader() const;
 
   models::FanNet& source_net() { return source_net_; }
   models::FanNet& target_net() { return target_net_; }
@@ -123,6 +131,16 @@ class Experiment {
   std::unique_ptr<io::MetricsWriter> metrics_;
   std::map<std::string, io::PickResult> pick_results_;  // evaluate_picks(), for the results
   bool data_loaded_ = false;
+  // Data-parallel runs: the group (null: one process) and this rank's share of the current global batch.
+  dist::Group* group_ = nullptr;
+  double share_ = 1.0;
+  // Rows [begin, end) of a global batch of `n` that this rank trains on; sets share_.
+  std::pair<int64_t, int64_t> my_slice(int64_t n);
+  // The ranks' step: combined losses, and whether any rank asked to stop (all then stop together).
+  bool agree_on_step(std::map<std::string, double>& losses, bool stop_requested);
+  // Rank 0's parameters and buffers (and the AdaBN class-mix estimate) to every rank.
+  void broadcast_networks(const std::vector<torch::nn::Module*>& modules);
+  void install_gradient_sync();
 };
 
 }  // namespace fan::train

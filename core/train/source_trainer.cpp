@@ -35,6 +35,7 @@ std::map<std::string, double> SourceTrainer::step(const torch::Tensor& images, c
   }
   optimizer_.zero_grad();
   total.backward();
+  if (sync_) sync_(net_->parameters());
   optimizer_.step();
 
   terms.push_back(total);

@@ -1,6 +1,7 @@
 // Stage 1: train the source network with α·Lc + β·Lm + Lr.
 #pragma once
 #include "core/models/fan_net.h"
+#include "core/train/gradient_sync.h"
 
 #include <torch/optim.h>
 
@@ -27,6 +28,9 @@ class SourceTrainer {
   // by name: "Lc", "Lm" (full only), "Lr" (variants with a decoder), "total".
   std::map<std::string, double> step(const torch::Tensor& images, const torch::Tensor& labels);
 
+  // Data-parallel runs: called with the network's parameters after the backward pass.
+  void set_gradient_sync(GradientSync sync) { sync_ = std::move(sync); }
+
   models::FanNet& net() { return net_; }
   torch::optim::Adam& optimizer() { return optimizer_; }
   const SourceTrainerOptions& options() const { return options_; }
@@ -35,6 +39,7 @@ class SourceTrainer {
   models::FanNet net_;
   SourceTrainerOptions options_;
   torch::optim::Adam optimizer_;
+  GradientSync sync_;
 };
 
 }  // namespace fan::train

@@ -83,6 +83,7 @@ std::map<std::string, double> TargetAdapter::step_with_logits(const torch::Tenso
   autocast.reset();
   discriminator_optimizer_.zero_grad();
   (options_.mu * loss_d).backward();
+  if (sync_) sync_(discriminator_->parameters());
   discriminator_optimizer_.step();
 
   // Target network through the updated D; D's weights get no gradient here.
@@ -106,6 +107,12 @@ std::map<std::string, double> TargetAdapter::step_with_logits(const torch::Tenso
   autocast.reset();
   target_optimizer_.zero_grad();
   total.backward();
+  if (sync_) {
+    std::vector<torch::Tensor> trained;
+    for (const auto& group : target_optimizer_.param_groups())
+      for (const auto& p : group.params()) trained.push_back(p);
+    sync_(trained);
+  }
   target_optimizer_.step();
   set_requires_grad(*discriminator_, true);
 

@@ -2,6 +2,7 @@
 #pragma once
 #include "core/models/discriminator.h"
 #include "core/models/fan_net.h"
+#include "core/train/gradient_sync.h"
 
 #include <torch/optim.h>
 
@@ -49,6 +50,10 @@ class TargetAdapter {
   // The frozen source network's logits on a batch (eval mode, no gradient).
   torch::Tensor source_logits_of(const torch::Tensor& source_images);
 
+  // Data-parallel runs: called after each backward pass (the discriminator's, then the target
+  // network's) with the parameters that step updates.
+  void set_gradient_sync(GradientSync sync) { sync_ = std::move(sync); }
+
   models::FanNet& source() { return source_; }
   models::FanNet& target() { return target_; }
   models::Discriminator& discriminator() { return discriminator_; }
@@ -63,6 +68,7 @@ class TargetAdapter {
   torch::optim::Adam target_optimizer_;
   torch::optim::Adam discriminator_optimizer_;
   torch::Tensor source_logits_;
+  GradientSync sync_;
 };
 
 }  // namespace fan::train
