@@ -55,7 +55,8 @@ int run_experiment(fan::train::Experiment& experiment, bool quiet) {
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
   if (rank0) std::cerr << "run directory: " << experiment.run_directory().path().string() << "\n";
-  const auto results = experiment.run(&console, &stop);
+  // The other ranks print nothing but their errors: rank 0 reports the run.
+  const auto results = experiment.run(rank0 ? &console : nullptr, &stop);
   g_stop = nullptr;
   // The last line is the results record on one line (io::to_json), for scripts.
   if (rank0) std::cout << fan::io::to_json(results).dump() << std::endl;
