@@ -23,6 +23,19 @@ ScratchDir::~ScratchDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
+nlohmann::json tiny_project(const std::filesystem::path& root) {
+  return {{"name", "tiny"},
+          {"source", {{"dataset", "mnist"}, {"protocol", "full"}}},
+          {"target", {{"dataset", "usps"}, {"protocol", "full"}}},
+          {"data", {{"root", root.string()}, {"framing", "stretch"}}},
+          {"stage1", {{"epochs", 3}, {"batch_size", 32}, {"lr", 1e-3}}},
+          {"stage2", {{"iterations", 24}, {"batch_size", 32}}},
+          {"eval", {{"every", 8}, {"batch_size", 100}}},
+          {"run", {{"log_every", 1}, {"checkpoint_every", 5}, {"preview_every", 10}}},
+          {"seed", 3},
+          {"threads", 1}};
+}
+
 std::filesystem::path real_data_root(const std::string& dataset) {
   const char* root = std::getenv("FAN_DATA");
   if (root == nullptr || *root == '\0') return {};

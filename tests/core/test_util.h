@@ -4,6 +4,8 @@
 
 #include <QString>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <string>
 
@@ -26,6 +28,10 @@ class ScratchDir {
 // $FAN_DATA when it is set and holds `dataset`'s folder, else empty: tests on
 // the real datasets skip themselves when it is empty.
 std::filesystem::path real_data_root(const std::string& dataset);
+
+// A project that runs in seconds on write_synthetic_domains(root, …) (synthetic.h): MNIST→USPS
+// digits, full protocol, 3 stage-1 epochs of 32, 24 stage-2 steps, evaluations every 8, 1 thread.
+nlohmann::json tiny_project(const std::filesystem::path& root);
 
 // Writes bytes to a file (binary), creating parent folders.
 void write_file(const std::filesystem::path& path, const std::string& bytes);

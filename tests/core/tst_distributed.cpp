@@ -32,17 +32,16 @@ std::filesystem::path fan_binary() {
   return bin == nullptr ? std::filesystem::path() : std::filesystem::path(bin);
 }
 
+// test::tiny_project with one stage-1 epoch (10 steps), 16 stage-2 steps, every learning rate `lr`.
 json tiny_project(const std::filesystem::path& root, double lr) {
-  return {{"name", "tiny"},
-          {"source", {{"dataset", "mnist"}, {"protocol", "full"}}},
-          {"target", {{"dataset", "usps"}, {"protocol", "full"}}},
-          {"data", {{"root", root.string()}, {"framing", "stretch"}}},
-          {"stage1", {{"epochs", 1}, {"batch_size", 32}, {"lr", lr}}},
-          {"stage2", {{"iterations", 16}, {"batch_size", 32}, {"lr", lr}, {"discriminator_lr", lr}}},
-          {"eval", {{"every", 8}, {"batch_size", 100}, {"validator_images", 50}}},
-          {"run", {{"log_every", 1}, {"checkpoint_every", 4}, {"preview_every", 0}, {"timeout", 60}}},
-          {"seed", 5},
-          {"threads", 1}};
+  auto p = test::tiny_project(root);
+  p["stage1"]["epochs"] = 1;
+  p["stage1"]["lr"] = lr;
+  p["stage2"] = {{"iterations", 16}, {"batch_size", 32}, {"lr", lr}, {"discriminator_lr", lr}};
+  p["eval"]["validator_images"] = 50;
+  p["run"] = {{"log_every", 1}, {"checkpoint_every", 4}, {"preview_every", 0}, {"timeout", 60}};
+  p["seed"] = 5;
+  return p;
 }
 
 std::string read_text(const std::filesystem::path& p) {

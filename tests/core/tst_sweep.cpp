@@ -22,17 +22,14 @@ using nlohmann::json;
 
 namespace {
 
+// test::tiny_project, shorter: 2 stage-1 epochs, 12 stage-2 steps, evaluations every 6.
 json tiny_project(const std::filesystem::path& root) {
-  return {{"name", "tiny"},
-          {"source", {{"dataset", "mnist"}, {"protocol", "full"}}},
-          {"target", {{"dataset", "usps"}, {"protocol", "full"}}},
-          {"data", {{"root", root.string()}, {"framing", "stretch"}}},
-          {"stage1", {{"epochs", 2}, {"batch_size", 32}, {"lr", 1e-3}}},
-          {"stage2", {{"iterations", 12}, {"batch_size", 32}}},
-          {"eval", {{"every", 6}, {"batch_size", 100}}},
-          {"run", {{"log_every", 1}, {"checkpoint_every", 4}, {"preview_every", 10}}},
-          {"seed", 3},
-          {"threads", 1}};
+  auto p = test::tiny_project(root);
+  p["stage1"]["epochs"] = 2;
+  p["stage2"]["iterations"] = 12;
+  p["eval"]["every"] = 6;
+  p["run"] = {{"log_every", 1}, {"checkpoint_every", 4}, {"preview_every", 10}};
+  return p;
 }
 
 std::vector<std::string> names(const std::vector<sweep::PlannedRun>& runs) {

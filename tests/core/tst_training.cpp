@@ -37,18 +37,7 @@ bool identical(const std::map<std::string, torch::Tensor>& a, const std::map<std
 }
 
 // A tiny experiment on the synthetic domains (threads = 1: bit-reproducible).
-json tiny_config(const std::filesystem::path& root) {
-  return {{"name", "tiny"},
-          {"source", {{"dataset", "mnist"}, {"protocol", "full"}}},
-          {"target", {{"dataset", "usps"}, {"protocol", "full"}}},
-          {"data", {{"root", root.string()}, {"framing", "stretch"}}},
-          {"stage1", {{"epochs", 3}, {"batch_size", 32}, {"lr", 1e-3}}},
-          {"stage2", {{"iterations", 24}, {"batch_size", 32}}},
-          {"eval", {{"every", 8}, {"batch_size", 100}}},
-          {"run", {{"log_every", 1}, {"checkpoint_every", 5}, {"preview_every", 10}}},
-          {"seed", 3},
-          {"threads", 1}};
-}
+json tiny_config(const std::filesystem::path& root) { return test::tiny_project(root); }
 
 // Asks for a stop once a given step of a given stage has been logged.
 class StopAt : public train::EventSink {
