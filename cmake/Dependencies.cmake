@@ -2,6 +2,9 @@
 find_package(Torch REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(ZLIB REQUIRED)
+# giflib (libgif-dev): the live embedding's animated GIF (`fan figures`).
+find_library(GIF_LIBRARY gif REQUIRED)
+find_path(GIF_INCLUDE_DIR gif_lib.h REQUIRED)
 if(FAN_WITH_CURL)
   find_package(CURL REQUIRED)
 endif()

@@ -1,6 +1,8 @@
 // Offscreen PNGs of the analysis figures with QCustomPlot.
 #include "widgets/figure_render.h"
 
+#include "core/analysis/curves.h"
+
 #include <qcustomplot.h>
 #include <QBuffer>
 #include <QPainter>
@@ -117,6 +119,13 @@ void FigureRenderer::styleGraph(QCPGraph& graph, const analysis::CurveSeries& s,
   QPen pen(color);
   pen.setWidthF(s.dashed ? 2.0 : 1.4);
   pen.setStyle(overlay ? Qt::DotLine : s.dashed ? Qt::DashLine : Qt::SolidLine);
+  // The discriminator's accuracy shares the accuracy axis with the test accuracies but is no
+  // test accuracy (it tells domains apart, ideally at chance): a pattern of its own.
+  if (!overlay && s.name == analysis::kDiscriminatorAccuracy) {
+    pen.setStyle(Qt::CustomDashLine);
+    pen.setDashPattern({6, 2, 1.5, 2});
+    pen.setWidthF(1.6);
+  }
   graph.setPen(pen);
   // A lone mark (a pick) is drawn larger than the dots along a curve.
   graph.setScatterStyle(s.markers ? QCPScatterStyle(QCPScatterStyle::ssDisc, s.in_legend ? 5 : 9) : QCPScatterStyle());
@@ -171,6 +180,19 @@ void FigureRenderer::scatter(const analysis::ScatterFigure& figure, const std::f
   QCustomPlot plot;
   drawScatter(plot, figure);
   save(plot, png);
+}
+
+analysis::RgbImage FigureRenderer::scatter_image(const analysis::ScatterFigure& figure, int width, int height) {
+  QCustomPlot plot;
+  drawScatter(plot, figure, /*marker_size=*/3.5);
+  plot.resize(width, height);
+  plot.replot(QCustomPlot::rpImmediateRefresh);
+  const QImage image = plot.toPixmap(width, height).toImage().convertToFormat(QImage::Format_RGB888);
+  analysis::RgbImage out{image.width(), image.height(), {}};
+  out.rgb.resize(static_cast<size_t>(out.width) * out.height * 3);
+  for (int y = 0; y < out.height; ++y)
+    std::copy_n(image.constScanLine(y), out.width * 3, &out.rgb[static_cast<size_t>(y) * out.width * 3]);
+  return out;
 }
 
 void FigureRenderer::curves(const analysis::CurveFigure& figure, const std::filesystem::path& png) {

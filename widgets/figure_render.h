@@ -18,6 +18,8 @@ class FigureRenderer : public analysis::FigureRenderer {
   void curves(const analysis::CurveFigure& figure, const std::filesystem::path& png) override;
   void matrix(const analysis::MatrixFigure& figure, const std::filesystem::path& png) override;
   void table(const analysis::TableFigure& figure, const std::filesystem::path& png) override;
+  // The scatter as pixels (the live embedding's GIF and strip frames).
+  analysis::RgbImage scatter_image(const analysis::ScatterFigure& figure, int width, int height) override;
 
   // The drawing part alone, onto a plot the caller owns (e.g. a panel's).
   static void drawScatter(QCustomPlot& plot, const analysis::ScatterFigure& figure, double marker_size = 4.0);

@@ -14,6 +14,7 @@ class QSlider;
 class QCheckBox;
 class QLabel;
 class QCPGraph;
+class QCPItemStraightLine;
 
 namespace fan::widgets {
 
@@ -52,11 +53,21 @@ class LossPlot : public QWidget {
   QCustomPlot* plot() const { return plot_; }
   // The hover read-out for a step: "step 120: Lc 0.31, Lr 0.08".
   QString readout(double step) const;
+  // The read-out shown now (in full; the line under the plot elides it to its fixed width).
+  QString shownReadout() const { return hover_full_; }
+
+ protected:
+  void resizeEvent(QResizeEvent* event) override;
 
  private:
   void scheduleRedraw();
   void redraw();
   void exportDialog();
+  void showReadout(const QString& text);
+  double nearestStep(double step) const;  // NaN when there is no point
+  void markStep(double step);
+  // Legend columns that fit the plot's width, so that no entry is cut.
+  void fitLegend();
   QCPGraph* graphFor(const QString& name, const analysis::CurveSeries& series, bool overlay);
   // Every series of every figure, by its shown name (overlays suffixed).
   template <typename Fn>
@@ -67,6 +78,8 @@ class LossPlot : public QWidget {
   QCheckBox* log_box_;
   QCheckBox* fit_box_;
   QLabel* hover_label_;
+  QString hover_full_;
+  QCPItemStraightLine* hover_line_ = nullptr;
   QTimer redraw_timer_;
   QMap<QString, QCPGraph*> graphs_;
   QMap<QString, analysis::CurveFigure> figures_;  // "" = the run shown, else overlays

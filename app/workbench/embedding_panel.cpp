@@ -16,6 +16,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSaveFile>
+#include <QTabWidget>
 #include <QTextStream>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -63,8 +64,16 @@ EmbeddingPanel::EmbeddingPanel(QWidget* parent)
       progress_(new QProgressBar),
       compute_button_(new QPushButton("Compute")),
       status_(new QLabel("Open a run to embed its test images")),
-      a_distance_(new QLabel) {
-  auto* layout = new QVBoxLayout(this);
+      a_distance_(new QLabel),
+      figure5_(new QWidget),
+      live_(new LiveEmbeddingView) {
+  auto* outer = new QVBoxLayout(this);
+  outer->setContentsMargins(0, 0, 0, 0);
+  auto* tabs = new QTabWidget;
+  tabs->addTab(live_, tr("Live"));
+  tabs->addTab(figure5_, tr("Before / after (Fig. 5)"));
+  outer->addWidget(tabs);
+  auto* layout = new QVBoxLayout(figure5_);
   auto* controls = new QHBoxLayout;
   method_->addItems({"t-SNE", "PCA"});
   colour_->addItems({"by domain", "by class"});
@@ -105,7 +114,7 @@ EmbeddingPanel::EmbeddingPanel(QWidget* parent)
   layout->addWidget(progress_);
   layout->addWidget(status_);
   layout->addWidget(a_distance_);
-  setEnabled(false);
+  figure5_->setEnabled(false);
   connect(compute_button_, &QPushButton::clicked, this, &EmbeddingPanel::compute);
   connect(cancel_button, &QPushButton::clicked, this, &EmbeddingPanel::cancel);
   connect(colour_, &QComboBox::currentIndexChanged, this, &EmbeddingPanel::draw);
@@ -124,9 +133,35 @@ void EmbeddingPanel::setModel(std::shared_ptr<RunModel> model) {
   report_ = {};
   a_distance_->clear();
   draw();
-  setEnabled(model_ != nullptr);
+  figure5_->setEnabled(model_ != nullptr);
+  if (model_) {
+    std::weak_ptr<RunModel> weak = model_;
+    live_->setThumbnails([weak](int domain, int index) {
+      const auto m = weak.lock();
+      return m ? m->image(domain == 0 ? Domain::kSource : Domain::kTarget, index) : QImage();
+    });
+    // A reopened run replays its frames; the run this panel is following keeps its live view.
+    if (model_->runDir() != live_dir_) {
+      live_dir_ = model_->runDir();
+      live_->loadRun(live_dir_);
+    }
+  }
   status_->setText(model_ ? "Ready: press Compute (" + model_->runDir() + ")" : "Open a run to embed its test images");
 }
+
+void EmbeddingPanel::startLive(const QString& run_dir, const QString& source_name, const QString& target_name) {
+  live_dir_ = run_dir;
+  live_->setThumbnails({});
+  live_->startLive(source_name, target_name);
+}
+
+void EmbeddingPanel::resumeLive(const QString& run_dir) {
+  live_dir_ = run_dir;
+  live_->setThumbnails({});
+  live_->loadRun(run_dir, /*follow=*/true);
+}
+
+void EmbeddingPanel::addLiveFrame(const EmbeddingFrame& frame) { live_->addFrame(frame); }
 
 void EmbeddingPanel::setPointsPerDomain(int n) { points_->setText(QString::number(n)); }
 void EmbeddingPanel::setMethod(const QString& method) { method_->setCurrentText(method); }
@@ -208,6 +243,7 @@ void EmbeddingPanel::draw() {
     const auto figure = by_class ? analysis::by_class(view, source, target) : analysis::by_domain(view, source, target);
     for (const auto& series : figure.series) {
       auto* graph = plot->addGraph();
+      graph->setName(QString::fromStdString(series.name));
       graph->setLineStyle(QCPGraph::lsNone);
       graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, colour(series.color), 3.5));
       QVector<double> xs, ys;
@@ -217,6 +253,10 @@ void EmbeddingPanel::draw() {
       }
       graph->setData(xs, ys);
     }
+    // Which colour is which domain (or class): the legend names them.
+    plot->legend->setVisible(!figure.series.empty());
+    plot->legend->setFont(QFont("sans", 7));
+    plot->legend->setBrush(QColor(255, 255, 255, 200));
     plot->rescaleAxes();
     plot->replot();
   }

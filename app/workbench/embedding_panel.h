@@ -2,7 +2,9 @@
 // space and the domain-specific subspace, before and after adaptation. The core computes
 // (analysis::embedding_figures); this panel starts, cancels and draws.
 #pragma once
+#include "live_embedding_view.h"
 #include "run_model.h"
+#include "training_worker.h"
 
 #include <QImage>
 #include <QVector>
@@ -37,6 +39,13 @@ class EmbeddingPanel : public QWidget {
   void setPointsPerDomain(int n);
   void setMethod(const QString& method);  // "t-SNE" | "PCA"
 
+  // Live mode (the "Live" tab): a new run's frames as they come, or a resumed run's stored frames
+  // followed by its new ones; a reopened run (setModel) replays its stored frames.
+  void startLive(const QString& run_dir, const QString& source_name, const QString& target_name);
+  void resumeLive(const QString& run_dir);
+  void addLiveFrame(const fan::app::EmbeddingFrame& frame);
+  LiveEmbeddingView* liveView() const { return live_; }
+
  signals:
   void computed();
   void failed(const QString& error);
@@ -55,6 +64,9 @@ class EmbeddingPanel : public QWidget {
   QLabel* status_;
   QLabel* a_distance_;
   std::shared_ptr<std::atomic<bool>> cancel_;
+  QWidget* figure5_;
+  LiveEmbeddingView* live_;
+  QString live_dir_;  // the run whose frames the live view holds
 };
 
 }  // namespace fan::app

@@ -9,8 +9,13 @@
 #include "embedding_panel.h"
 #include "experiment_form.h"
 #include "inspector_panel.h"
+#include "paper_experiments.h"
+#include "results_card.h"
 #include "runs_panel.h"
 #include "selection_panel.h"
+#include "sweep_dialog.h"
+#include "sweep_panel.h"
+#include "sweep_queue.h"
 #include "widgets/loss_plot.h"
 #include "widgets/preview_panel.h"
 
@@ -40,20 +45,23 @@ namespace {
 constexpr int kMaxRecent = 8;
 // The live curves go to the plots at most this often: a burst of records costs one copy of the figures.
 constexpr int kCurvesMs = 40;
+// The window layout, per user (QSettings): geometry and the docks' state.
+constexpr const char* kGeometryKey = "MainWindow/geometry";
+constexpr const char* kStateKey = "MainWindow/state";
 
 // One line of results for the log and the results label.
 QString results_text(const io::Results& r) {
-  auto top1 = [](const std::optional<io::Accuracy>& a) { return a ? QString::number(a->top1, 'f', 4) : QString("–"); };
+  auto top1 = [](const std::optional<io::Accuracy>& a) { return a ? accuracy_text(a->top1) : QString("–"); };
   QString text = QObject::tr("target test top-1: source only %1, AdaBN %2 → adapted %3 (top-5 %4)")
                      .arg(top1(r.source_only), top1(r.source_only_adabn), top1(r.adapted),
-                          r.adapted ? QString::number(r.adapted->top5, 'f', 4) : QString("–"));
+                          r.adapted ? accuracy_text(r.adapted->top5) : QString("–"));
   if (r.validation_adapted)
     text += QObject::tr("; held-out target validation %1").arg(*r.validation_adapted, 0, 'f', 4);
   return text;
 }
 
 QString format_eta(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e7) return "?";
+  if (!(seconds >= 0) || seconds > 1e7) return QStringLiteral("?");
   const auto s = static_cast<qint64>(seconds + 0.5);
   return s >= 3600 ? QString("%1:%2:%3").arg(s / 3600).arg(s / 60 % 60, 2, 10, QChar('0')).arg(s % 60, 2, 10, QChar('0'))
                    : QString("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
@@ -62,13 +70,13 @@ QString format_eta(double seconds) {
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   register_metatypes();
-  setWindowTitle("FAN Workbench");
+  setWindowTitle(tr("FAN Workbench"));
   setDockNestingEnabled(true);
 
   auto* central = new QWidget;
   auto* plots = new QVBoxLayout(central);
-  stage1_plot_ = new widgets::LossPlot("Stage 1: source network (α·Lc + β·Lm + Lr)");
-  stage2_plot_ = new widgets::LossPlot("Stage 2: adaptation (μ·L_advD; ν·L_advM + Lr)");
+  stage1_plot_ = new widgets::LossPlot(tr("Stage 1: source network (α·Lc + β·Lm + Lr)"));
+  stage2_plot_ = new widgets::LossPlot(tr("Stage 2: adaptation (μ·L_advD; ν·L_advM + Lr)"));
   results_label_ = new QLabel;
   results_label_->setWordWrap(true);
   plots->addWidget(stage1_plot_, 1);
@@ -77,35 +85,38 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setCentralWidget(central);
 
   form_ = new ExperimentForm;
-  addPanel("Experiment", form_, Qt::LeftDockWidgetArea);
+  addPanel(QT_TR_NOOP("Experiment"), form_, Qt::LeftDockWidgetArea);
   datasets_ = new DatasetsPanel(form_);
-  addPanel("Datasets", datasets_, Qt::LeftDockWidgetArea);
+  addPanel(QT_TR_NOOP("Datasets"), datasets_, Qt::LeftDockWidgetArea);
   runs_ = new RunsPanel;
-  addPanel("Runs", runs_, Qt::LeftDockWidgetArea);
+  addPanel(QT_TR_NOOP("Runs"), runs_, Qt::LeftDockWidgetArea);
   previews_ = new widgets::PreviewPanel;
-  addPanel("Reconstructions", previews_, Qt::RightDockWidgetArea);
+  addPanel(QT_TR_NOOP("Reconstructions"), previews_, Qt::RightDockWidgetArea);
   inspector_ = new InspectorPanel;
-  addPanel("Domain-specific inspector", inspector_, Qt::RightDockWidgetArea);
+  addPanel(QT_TR_NOOP("Domain-specific inspector"), inspector_, Qt::RightDockWidgetArea);
   embedding_ = new EmbeddingPanel;
-  addPanel("Embedding", embedding_, Qt::RightDockWidgetArea);
+  addPanel(QT_TR_NOOP("Embedding"), embedding_, Qt::RightDockWidgetArea);
   selection_ = new SelectionPanel;
-  addPanel("Selection", selection_, Qt::RightDockWidgetArea);
+  addPanel(QT_TR_NOOP("Selection"), selection_, Qt::RightDockWidgetArea);
+  results_card_ = new ResultsCard;
+  addPanel(QT_TR_NOOP("Results card"), results_card_, Qt::RightDockWidgetArea);
   log_ = new QPlainTextEdit;
   log_->setObjectName("log");
   log_->setReadOnly(true);
   log_->setMaximumBlockCount(5000);
-  addPanel("Log", log_, Qt::BottomDockWidgetArea);
+  addPanel(QT_TR_NOOP("Log"), log_, Qt::BottomDockWidgetArea);
   tabifyDockWidget(findChild<QDockWidget*>("Experiment"), findChild<QDockWidget*>("Datasets"));
   tabifyDockWidget(findChild<QDockWidget*>("Experiment"), findChild<QDockWidget*>("Runs"));
   findChild<QDockWidget*>("Experiment")->raise();
   tabifyDockWidget(findChild<QDockWidget*>("Domain-specific inspector"), findChild<QDockWidget*>("Embedding"));
   tabifyDockWidget(findChild<QDockWidget*>("Domain-specific inspector"), findChild<QDockWidget*>("Selection"));
+  tabifyDockWidget(findChild<QDockWidget*>("Domain-specific inspector"), findChild<QDockWidget*>("Results card"));
   findChild<QDockWidget*>("Domain-specific inspector")->raise();
 
-
+  createSweep();
   createMenus();
 
-  status_stage_ = new QLabel("idle");
+  status_stage_ = new QLabel(tr("idle"));
   status_rate_ = new QLabel;
   statusBar()->addWidget(status_stage_, 1);
   statusBar()->addPermanentWidget(status_rate_);
@@ -121,9 +132,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setRunning(false);
   runs_->refresh();
 
+  // The layout the user left (the keys before they were namespaced still count once).
   QSettings settings;
-  restoreGeometry(settings.value("geometry").toByteArray());
-  if (!restoreState(settings.value("window_state").toByteArray())) {
+  restoreGeometry(settings.value(kGeometryKey, settings.value("geometry")).toByteArray());
+  if (!restoreState(settings.value(kStateKey, settings.value("window_state")).toByteArray())) {
     // First start: the plots get the most room, the side panels start narrow
     // (once the window is laid out).
     QTimer::singleShot(0, this, [this] {
@@ -143,49 +155,78 @@ MainWindow::~MainWindow() {
 }
 
 void MainWindow::createMenus() {
-  auto* file = menuBar()->addMenu("&File");
-  file->addAction("&Open project…", QKeySequence::Open, this, [this] {
-    const auto path = QFileDialog::getOpenFileName(this, "Open project", "projects", "Projects (*.json)");
+  auto* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("&New from paper experiment…"), QKeySequence::New, this, [this] {
+    PaperExperimentDialog dialog(find_projects_dir(), this);
+    if (dialog.exec() == QDialog::Accepted && !dialog.selectedPath().isEmpty()) newFromProject(dialog.selectedPath());
+  })->setObjectName("action:new_from_paper");
+  file->addAction(tr("&Open project…"), QKeySequence::Open, this, [this] {
+    const auto path = QFileDialog::getOpenFileName(this, tr("Open project"), "projects", tr("Projects (*.json)"));
     if (!path.isEmpty()) openProject(path);
   });
-  file->addAction("&Save project", QKeySequence::Save, this, [this] {
+  file->addAction(tr("&Save project"), QKeySequence::Save, this, [this] {
     if (project_path_.isEmpty()) {
-      const auto path = QFileDialog::getSaveFileName(this, "Save project", "projects", "Projects (*.json)");
+      const auto path = QFileDialog::getSaveFileName(this, tr("Save project"), "projects", tr("Projects (*.json)"));
       if (!path.isEmpty()) saveProject(path);
     } else {
       saveProject(project_path_);
     }
   });
-  file->addAction("Save project &as…", QKeySequence::SaveAs, this, [this] {
-    const auto path = QFileDialog::getSaveFileName(this, "Save project as", project_path_, "Projects (*.json)");
+  file->addAction(tr("Save project &as…"), QKeySequence::SaveAs, this, [this] {
+    const auto path = QFileDialog::getSaveFileName(this, tr("Save project as"), project_path_, tr("Projects (*.json)"));
     if (!path.isEmpty()) saveProject(path);
   });
-  recent_menu_ = file->addMenu("Recent projects");
+  recent_menu_ = file->addMenu(tr("Recent projects"));
   file->addSeparator();
-  file->addAction("Open &run…", this, [this] {
-    const auto dir = QFileDialog::getExistingDirectory(this, "Open run directory", runs_->directory());
+  file->addAction(tr("Open &run…"), this, [this] {
+    const auto dir = QFileDialog::getExistingDirectory(this, tr("Open run directory"), runs_->directory());
     if (!dir.isEmpty()) openRun(dir);
   });
-  file->addAction("Resume run…", this, [this] {
-    const auto dir = QFileDialog::getExistingDirectory(this, "Resume run directory", runs_->directory());
+  file->addAction(tr("Resume run…"), this, [this] {
+    const auto dir = QFileDialog::getExistingDirectory(this, tr("Resume run directory"), runs_->directory());
     if (!dir.isEmpty()) resumeRun(dir);
   });
   file->addSeparator();
-  file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
   rebuildRecentMenu();
 
-  auto* toolbar = addToolBar("Run");
+  auto* toolbar = addToolBar(tr("Run"));
   toolbar->setObjectName("run_toolbar");
-  run_action_ = toolbar->addAction("Run");
-  run_action_->setToolTip("Run the experiment in the form (stage 1, then adaptation)");
-  pause_action_ = toolbar->addAction("Pause");
-  stop_action_ = toolbar->addAction("Stop");
-  stop_action_->setToolTip("Stop at the next step; a resumable checkpoint is kept");
+  run_action_ = toolbar->addAction(tr("Run"));
+  run_action_->setObjectName("action:run");
+  run_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+  run_action_->setToolTip(tr("Run the experiment in the form (stage 1, then adaptation) — Ctrl+R"));
+  pause_action_ = toolbar->addAction(tr("Pause"));
+  pause_action_->setObjectName("action:pause");
+  pause_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+  pause_action_->setToolTip(tr("Pause the run after this step, or resume it — Ctrl+P"));
+  stop_action_ = toolbar->addAction(tr("Stop"));
+  stop_action_->setObjectName("action:stop");
+  stop_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+  stop_action_->setToolTip(tr("Stop at the next step; a resumable checkpoint is kept — Ctrl+."));
   connect(run_action_, &QAction::triggered, this, &MainWindow::runExperiment);
   connect(pause_action_, &QAction::triggered, this, &MainWindow::pauseOrResume);
   connect(stop_action_, &QAction::triggered, this, &MainWindow::stopExperiment);
-  auto* view_menu = menuBar()->addMenu("&View");
+  auto* run_menu = menuBar()->addMenu(tr("&Run"));
+  run_menu->addActions({run_action_, pause_action_, stop_action_});
+  run_menu->addSeparator();
+  run_menu->addAction(tr("S&weep…"), this, &MainWindow::openSweepDialog);
+  run_menu->addAction(tr("&Open sweep…"), this, [this] {
+    const auto dir = QFileDialog::getExistingDirectory(this, tr("Open sweep directory"), "sweeps");
+    if (!dir.isEmpty()) openSweep(dir);
+  });
+  auto* view_menu = menuBar()->addMenu(tr("&View"));
   for (auto* dock : findChildren<QDockWidget*>()) view_menu->addAction(dock->toggleViewAction());
+  view_menu->addSeparator();
+  // The runs table wants more room than a side panel has once it shows config fields and groups.
+  view_menu->addAction(tr("Runs table in a &window"), this, [this] {
+    auto* dock = findChild<QDockWidget*>("Runs");
+    dock->show();
+    dock->setFloating(true);
+    dock->resize(width() * 2 / 3, height() * 2 / 3);
+    dock->raise();
+    runs_->refresh();
+  });
 }
 
 void MainWindow::createWorker() {
@@ -200,20 +241,137 @@ void MainWindow::createWorker() {
   connect(this, &MainWindow::resumeRequested, worker_, &TrainingWorker::resume);
   connect(worker_, &TrainingWorker::message, this, &MainWindow::appendLog);
   connect(worker_, &TrainingWorker::recorded, this, &MainWindow::onRecord);
+  connect(worker_, &TrainingWorker::recorded, sweep_queue_, &SweepQueue::onRecord);
   connect(worker_, &TrainingWorker::preview, this, &MainWindow::onPreview);
+  connect(worker_, &TrainingWorker::embeddingFrame, embedding_, &EmbeddingPanel::addLiveFrame);
   connect(worker_, &TrainingWorker::failed, this, [this](const QString& error) {
     flushCurves();
     setRunning(false);
-    appendLog("error: " + error);
+    appendLog(tr("error: %1").arg(error));
     runs_->refresh();
+    // A sweep's failed run is marked in the sweep panel and the queue goes on: no box to dismiss.
+    const bool in_sweep = sweep_queue_->isActive();
     emit runFailed(error);
-    warn("Run failed", error);
+    if (!in_sweep) warn(tr("Run failed"), error);
   });
   connect(worker_, &TrainingWorker::finished, this, &MainWindow::onFinished);
 }
 
+void MainWindow::createSweep() {
+  RunLauncher launcher;
+  launcher.start = [this](const nlohmann::json& config, const QString& dir, QString* error) {
+    if (running_) {
+      *error = tr("another run is going");
+      return false;
+    }
+    try {
+      startRun(io::ExperimentConfig::from_json(config, dir.toStdString() + " (sweep plan)"), dir);
+      return true;
+    } catch (const std::exception& e) {
+      *error = QString::fromUtf8(e.what());
+      return false;
+    }
+  };
+  launcher.resume = [this](const QString& dir, QString* error) {
+    // resumeRun reads the metrics first; an unreadable file is this run's failure, not a message box.
+    try {
+      (void)io::RunDirectory(dir.toStdString()).read_metrics();
+    } catch (const std::exception& e) {
+      *error = QString::fromUtf8(e.what());
+      return false;
+    }
+    if (!resumeRun(dir)) *error = tr("cannot resume %1 (see the log)").arg(dir);
+    return error->isEmpty();
+  };
+  launcher.stop = [this] { stopExperiment(); };
+  launcher.busy = [this] { return running_; };
+  sweep_queue_ = new SweepQueue(std::move(launcher), this);
+  sweep_panel_ = new SweepPanel(sweep_queue_);
+  addPanel(tr("Sweep"), sweep_panel_, Qt::BottomDockWidgetArea)->setObjectName("Sweep");
+  tabifyDockWidget(findChild<QDockWidget*>("Log"), findChild<QDockWidget*>("Sweep"));
+  findChild<QDockWidget*>("Log")->raise();
+  connect(this, &MainWindow::runFinished, sweep_queue_, &SweepQueue::onRunFinished);
+  connect(this, &MainWindow::runFailed, sweep_queue_, &SweepQueue::onRunFailed);
+  connect(sweep_panel_, &SweepPanel::resumeRequested, this, &MainWindow::resumeSweep);
+  connect(sweep_panel_, &SweepPanel::openRequested, this, [this](const QString& dir) {
+    if (!running_) openRun(dir);
+  });
+  connect(sweep_queue_, &SweepQueue::changed, this, [this] {
+    if (run_action_ != nullptr) run_action_->setEnabled(!running_ && !sweep_queue_->isActive());
+  });
+  connect(sweep_queue_, &SweepQueue::runStarted, this, [this](int index) {
+    appendLog(tr("sweep: run %1 of %2, %3").arg(index + 1).arg(sweep_queue_->count()).arg(sweep_queue_->name(index)));
+  });
+  connect(sweep_queue_, &SweepQueue::finished, this, [this] {
+    appendLog(tr("sweep %1: %2").arg(sweep_queue_->directory(), sweep_queue_->summaryText()));
+  });
+  connect(sweep_queue_, &SweepQueue::stopped, this, [this] {
+    appendLog(tr("sweep stopped; Resume sweep (in the Sweep panel) continues it"));
+  });
+}
+
+void MainWindow::openSweepDialog() {
+  if (running_ || sweep_queue_->isActive()) {
+    warn(tr("Cannot plan a sweep"), tr("A run is going: stop it or let it finish first."));
+    return;
+  }
+  const QString problem = form_->firstProblem();
+  if (!problem.isEmpty()) {
+    appendLog(tr("cannot sweep: %1").arg(problem));
+    warn(tr("Cannot sweep"), problem);
+    return;
+  }
+  SweepDialog dialog(form_->config(), this);
+  if (dialog.exec() != QDialog::Accepted) return;
+  startSweep(dialog.outputDirectory(), dialog.plannedRuns());
+}
+
+bool MainWindow::startSweep(const QString& dir, std::vector<sweep::PlannedRun> runs) {
+  if (running_ || sweep_queue_->isActive()) {
+    warn(tr("Cannot start the sweep"), tr("A run is going: stop it or let it finish first."));
+    return false;
+  }
+  const auto count = runs.size();
+  sweep_queue_->load(dir, std::move(runs));
+  showSweepPanel();
+  appendLog(tr("sweep %1: %2 planned runs (plan in %3)")
+                .arg(dir)
+                .arg(count)
+                .arg(QString::fromStdString(sweep::plan_path(dir.toStdString()).string())));
+  return resumeSweep();
+}
+
+bool MainWindow::openSweep(const QString& dir) {
+  QString error;
+  if (!sweep_queue_->loadPlan(dir, &error)) {
+    appendLog(tr("error: %1").arg(error));
+    warn(tr("Cannot open sweep"), error);
+    return false;
+  }
+  showSweepPanel();
+  appendLog(tr("opened sweep %1: %2").arg(dir, sweep_queue_->summaryText()));
+  return true;
+}
+
+void MainWindow::showSweepPanel() {
+  auto* dock = findChild<QDockWidget*>("Sweep");
+  dock->show();
+  dock->raise();
+  // Room for a handful of rows (the log's share of the height is too little for a queue).
+  if (dock->height() < height() / 4) resizeDocks({dock}, {height() / 4}, Qt::Vertical);
+}
+
+bool MainWindow::resumeSweep() {
+  QString error;
+  if (sweep_queue_->start(&error)) return true;
+  appendLog(tr("sweep not started: %1").arg(error));
+  warn(tr("Cannot run the sweep"), error);
+  return false;
+}
+
 QDockWidget* MainWindow::addPanel(const QString& title, QWidget* widget, Qt::DockWidgetArea area) {
-  auto* dock = new QDockWidget(title, this);
+  // The object name stays English (saved layouts and findChild use it); the title is translated.
+  auto* dock = new QDockWidget(tr(title.toUtf8().constData()), this);
   dock->setObjectName(title);
   dock->setWidget(widget);
   addDockWidget(area, dock);
@@ -229,13 +387,29 @@ bool MainWindow::openProject(const QString& path) {
     const auto config = io::ExperimentConfig::load(path.toStdString());
     form_->setConfig(config.resolved);
     project_path_ = path;
-    setWindowTitle("FAN Workbench — " + QFileInfo(path).fileName());
-    appendLog("opened " + path);
+    setWindowTitle(tr("FAN Workbench — %1").arg(QFileInfo(path).fileName()));
+    appendLog(tr("opened %1").arg(path));
     addRecent(path);
     return true;
   } catch (const std::exception& e) {
-    appendLog(QString("error: ") + e.what());
-    warn("Cannot open project", e.what());
+    appendLog(tr("error: %1").arg(QString::fromUtf8(e.what())));
+    warn(tr("Cannot open project"), QString::fromUtf8(e.what()));
+    return false;
+  }
+}
+
+bool MainWindow::newFromProject(const QString& path) {
+  try {
+    const auto config = io::ExperimentConfig::load(path.toStdString());
+    form_->setConfig(config.resolved);
+    // A new project: Save asks where, the shipped file stays as it is.
+    project_path_.clear();
+    setWindowTitle(tr("FAN Workbench — new from %1 (unsaved)").arg(QFileInfo(path).fileName()));
+    appendLog(tr("new project from the paper experiment %1 (%2)").arg(QString::fromStdString(config.name), path));
+    return true;
+  } catch (const std::exception& e) {
+    appendLog(tr("error: %1").arg(QString::fromUtf8(e.what())));
+    warn(tr("Cannot load the experiment"), QString::fromUtf8(e.what()));
     return false;
   }
 }
@@ -243,21 +417,21 @@ bool MainWindow::openProject(const QString& path) {
 bool MainWindow::saveProject(const QString& path) {
   const QString problem = form_->firstProblem();
   if (!problem.isEmpty()) {
-    appendLog("not saved: " + problem);
-    warn("Cannot save", problem);
+    appendLog(tr("not saved: %1").arg(problem));
+    warn(tr("Cannot save"), problem);
     return false;
   }
   try {
     const auto config = io::validate_config(form_->config(), "form");
     util::atomic_write(path.toStdString(), config.dump(2) + "\n");
     project_path_ = path;
-    setWindowTitle("FAN Workbench — " + QFileInfo(path).fileName());
-    appendLog("saved " + path);
+    setWindowTitle(tr("FAN Workbench — %1").arg(QFileInfo(path).fileName()));
+    appendLog(tr("saved %1").arg(path));
     addRecent(path);
     return true;
   } catch (const std::exception& e) {
-    appendLog(QString("error: ") + e.what());
-    warn("Cannot save", e.what());
+    appendLog(tr("error: %1").arg(QString::fromUtf8(e.what())));
+    warn(tr("Cannot save"), QString::fromUtf8(e.what()));
     return false;
   }
 }
@@ -294,63 +468,77 @@ void MainWindow::setRunning(bool running) {
   run_action_->setEnabled(!running);
   pause_action_->setEnabled(running);
   stop_action_->setEnabled(running);
-  pause_action_->setText("Pause");
+  pause_action_->setText(tr("Pause"));
   form_->setRunning(running);
+  if (sweep_queue_ != nullptr) {
+    run_action_->setEnabled(!running && !sweep_queue_->isActive());
+    sweep_panel_->setWindowBusy(running);
+  }
   if (!running) {
-    status_stage_->setText("idle");
+    status_stage_->setText(tr("idle"));
     status_rate_->clear();
   }
 }
 
 void MainWindow::runExperiment() {
-  if (running_) return;
+  if (running_ || sweep_queue_->isActive()) return;
   const QString problem = form_->firstProblem();
   if (!problem.isEmpty()) {
-    appendLog("cannot run: " + problem);
-    warn("Cannot run", problem);
+    appendLog(tr("cannot run: %1").arg(problem));
+    warn(tr("Cannot run"), problem);
     return;
   }
   const auto config = io::ExperimentConfig::from_json(io::validate_config(form_->config(), "form"), "form");
-  run_dir_ = QString::fromStdString(io::RunDirectory::default_for(config.name, runs_->directory().toStdString()).string());
+  startRun(config, QString::fromStdString(io::RunDirectory::default_for(config.name, runs_->directory().toStdString()).string()));
+}
+
+void MainWindow::startRun(const io::ExperimentConfig& config, const QString& dir) {
+  run_dir_ = dir;
   clearCurves();
   previews_->clear();
   results_label_->clear();
+  showResults(nullptr, QString());
+  embedding_->startLive(dir, QString::fromStdString(config.source.dataset), QString::fromStdString(config.target.dataset));
   worker_->stopToken().reset();
   setRunning(true);
-  appendLog("run directory: " + run_dir_);
+  appendLog(tr("run directory: %1").arg(run_dir_));
   emit startRequested(config, run_dir_);
 }
 
-void MainWindow::resumeRun(const QString& dir) {
-  if (running_) return;
+bool MainWindow::resumeRun(const QString& dir) {
+  if (running_) return false;
   run_dir_ = dir;
   clearCurves();
+  previews_->clear();
+  results_label_->clear();
   // The live curves continue from what the run has logged so far.
   try {
     live_curves_ = analysis::curves_from_metrics(io::RunDirectory(dir.toStdString()).read_metrics());
   } catch (const std::exception& e) {
-    appendLog(QString("error: ") + e.what());
-    warn("Cannot resume run", e.what());
-    return;
+    appendLog(tr("error: %1").arg(QString::fromUtf8(e.what())));
+    warn(tr("Cannot resume run"), QString::fromUtf8(e.what()));
+    return false;
   }
   for (int stage : {1, 2}) stagePlot(stage)->setCurves(live_curves_.stage(stage));
   selection_->setCurves(live_curves_);
+  embedding_->resumeLive(dir);
   worker_->stopToken().reset();
   setRunning(true);
-  appendLog("resuming " + dir);
+  appendLog(tr("resuming %1").arg(dir));
   emit resumeRequested(dir);
+  return true;
 }
 
 void MainWindow::pauseOrResume() {
   auto& token = worker_->stopToken();
   token.set_paused(!token.paused());
-  pause_action_->setText(token.paused() ? "Resume" : "Pause");
-  appendLog(token.paused() ? "paused" : "resumed");
+  pause_action_->setText(token.paused() ? tr("Resume") : tr("Pause"));
+  appendLog(token.paused() ? tr("paused") : tr("resumed"));
 }
 
 void MainWindow::stopExperiment() {
   worker_->stopToken().request_stop();
-  appendLog("stopping at the next step (a resumable checkpoint is kept)");
+  appendLog(tr("stopping at the next step (a resumable checkpoint is kept)"));
 }
 
 void MainWindow::clearCurves() {
@@ -412,6 +600,8 @@ void MainWindow::onFinished(const io::Results& r) {
     appendLog(tr("finished in %1 s: %2").arg(r.total_seconds(), 0, 'f', 1).arg(results_text(r)));
     selection_->setResults(r);
     results_label_->setText(results_text(r));
+    showResults(&r, run_dir_);
+    if (auto* dock = findChild<QDockWidget*>("Results card")) dock->raise();
   }
   runs_->refresh();
   emit runFinished(r);
@@ -438,10 +628,11 @@ bool MainWindow::openRun(const QString& dir) {
   try {
     const io::RunDirectory run(dir.toStdString());
     const auto summary = run.summary();
-    if (summary.status == io::RunSummary::Status::kNotARun) throw Error(dir.toStdString() + ": not a run directory");
+    if (summary.status == io::RunSummary::Status::kNotARun)
+      throw Error(tr("%1: not a run directory").arg(dir).toStdString());
     // An unreadable checkpoint or results file still leaves the curves to look at; a bad config does not.
     if (summary.config.is_null()) throw Error(summary.problem);
-    if (!summary.problem.empty()) appendLog("warning: " + QString::fromStdString(summary.problem));
+    if (!summary.problem.empty()) appendLog(tr("warning: %1").arg(QString::fromStdString(summary.problem)));
     const auto config = io::ExperimentConfig::from_json(summary.config, run.config_path().string());
     if (!running_) {
       form_->setConfig(config.resolved);
@@ -452,10 +643,11 @@ bool MainWindow::openRun(const QString& dir) {
     if (!running_) selection_->setResults(summary.results);
     const QString status = QString::fromStdString(io::to_string(summary.status));
     results_label_->setText(summary.results ? dir + " — " + results_text(*summary.results) : dir + " — " + status);
+    if (!running_) showResults(summary.results ? &*summary.results : nullptr, dir);
     appendLog(tr("opened run %1 (%2); loading its networks…").arg(dir, status));
   } catch (const std::exception& e) {
-    appendLog(QString("error: ") + e.what());
-    warn("Cannot open run", e.what());
+    appendLog(tr("error: %1").arg(QString::fromUtf8(e.what())));
+    warn(tr("Cannot open run"), QString::fromUtf8(e.what()));
     return false;
   }
   loadNetworks(dir, "last");
@@ -469,7 +661,7 @@ void MainWindow::loadNetworks(const QString& dir, const QString& network) {
     watcher->deleteLater();
     const auto [model, error] = watcher->result();
     if (!model) {
-      appendLog("cannot load the networks of " + dir + ": " + error);
+      appendLog(tr("cannot load the networks of %1: %2").arg(dir, error));
       return;
     }
     inspector_->setModel(model);
@@ -501,18 +693,28 @@ void MainWindow::loadNetworks(const QString& dir, const QString& network) {
 void MainWindow::overlayRun(const QString& dir) {
   try {
     showRunCurves(dir, QFileInfo(dir).fileName());
-    appendLog("overlaid the curves of " + dir);
+    appendLog(tr("overlaid the curves of %1").arg(dir));
   } catch (const std::exception& e) {
-    appendLog(QString("error: ") + e.what());
-    warn("Cannot overlay run", e.what());
+    appendLog(tr("error: %1").arg(QString::fromUtf8(e.what())));
+    warn(tr("Cannot overlay run"), QString::fromUtf8(e.what()));
   }
+}
+
+void MainWindow::showResults(const io::Results* r, const QString& dir) {
+  if (r == nullptr) {
+    results_card_->clear();
+    datasets_->setPriorEstimate({});
+    return;
+  }
+  results_card_->setResults(*r, dir);
+  datasets_->setPriorEstimate(r->target_prior_estimate, QFileInfo(dir).fileName());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
   if (running_) {
     if (interactive_) {
-      const auto answer = QMessageBox::question(this, "Stop the run?",
-                                                "A run is going. Stop it (a resumable checkpoint is kept) and quit?");
+      const auto answer = QMessageBox::question(this, tr("Stop the run?"),
+                                                tr("A run is going. Stop it (a resumable checkpoint is kept) and quit?"));
       if (answer != QMessageBox::Yes) {
         event->ignore();
         return;
@@ -520,9 +722,10 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     }
     worker_->stopToken().request_stop();
   }
+  sweep_queue_->stop();  // between two runs: no next one starts
   QSettings settings;
-  settings.setValue("geometry", saveGeometry());
-  settings.setValue("window_state", saveState());
+  settings.setValue(kGeometryKey, saveGeometry());
+  settings.setValue(kStateKey, saveState());
   event->accept();
 }
 

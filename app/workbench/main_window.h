@@ -3,6 +3,7 @@
 #include "training_worker.h"
 
 #include "core/analysis/curves.h"
+#include "core/sweep/sweep.h"
 
 #include <QLabel>
 #include <QMainWindow>
@@ -26,6 +27,9 @@ class DatasetsPanel;
 class InspectorPanel;
 class EmbeddingPanel;
 class SelectionPanel;
+class SweepQueue;
+class SweepPanel;
+class ResultsCard;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -36,6 +40,8 @@ class MainWindow : public QMainWindow {
   // Loads a project file into the form; false (and a message) when it does not validate.
   bool openProject(const QString& path);
   bool saveProject(const QString& path);
+  // "New from paper experiment…": a shipped project into the form as a new, unsaved project.
+  bool newFromProject(const QString& path);
   // The form's config as JSON text (empty when the form has a problem).
   QString projectJson() const;
   // Shows a finished (or stopped) run from its files: curves, results, networks.
@@ -50,6 +56,9 @@ class MainWindow : public QMainWindow {
   EmbeddingPanel* embedding() const { return embedding_; }
   DatasetsPanel* datasets() const { return datasets_; }
   SelectionPanel* selection() const { return selection_; }
+  SweepQueue* sweepQueue() const { return sweep_queue_; }
+  SweepPanel* sweepPanel() const { return sweep_panel_; }
+  ResultsCard* resultsCard() const { return results_card_; }
   QString currentRunDir() const { return run_dir_; }
   bool isRunning() const { return running_; }
   // Message boxes are skipped when false (offscreen tests).
@@ -57,9 +66,17 @@ class MainWindow : public QMainWindow {
 
  public slots:
   void runExperiment();
-  void resumeRun(const QString& run_dir);
+  // False (and a message) when the run cannot be resumed.
+  bool resumeRun(const QString& run_dir);
   void pauseOrResume();
   void stopExperiment();
+  // The "Sweep…" dialog over the form's project; on Start its plan goes to the sweep queue.
+  void openSweepDialog();
+  // Runs a planned sweep into sweep_dir (out/<run.name> each); false (and a message) when it cannot start.
+  bool startSweep(const QString& sweep_dir, std::vector<fan::sweep::PlannedRun> runs);
+  // Reads SWEEP_DIR/sweep.json into the queue (not started: Resume sweep continues it).
+  bool openSweep(const QString& sweep_dir);
+  bool resumeSweep();
 
  signals:
   void startRequested(const fan::io::ExperimentConfig& config, const QString& run_dir);
@@ -81,6 +98,8 @@ class MainWindow : public QMainWindow {
   void onPreview(const PreviewImages& images);
   void addRecent(const QString& path);
   void rebuildRecentMenu();
+  // A run's results into the results card and the datasets panel's AdaBN estimate (none: cleared).
+  void showResults(const io::Results* results, const QString& run_dir);
   void warn(const QString& title, const QString& text);
   // Draws a run's curves from its directory: as the run shown (overlay empty), or beside it.
   void showRunCurves(const QString& run_dir, const QString& overlay);
@@ -90,6 +109,10 @@ class MainWindow : public QMainWindow {
   void loadNetworks(const QString& dir, const QString& network);
   void createMenus();
   void createWorker();
+  void createSweep();
+  void showSweepPanel();
+  // The one place that starts a new run in the worker (the Run button and the sweep queue).
+  void startRun(const io::ExperimentConfig& config, const QString& run_dir);
 
   analysis::CurveBuilder live_curves_;  // the run being trained, record by record
   QTimer* curves_timer_ = nullptr;      // hands live_curves_ to the plots at most every kCurvesMs
@@ -107,6 +130,9 @@ class MainWindow : public QMainWindow {
   InspectorPanel* inspector_ = nullptr;
   EmbeddingPanel* embedding_ = nullptr;
   SelectionPanel* selection_ = nullptr;
+  SweepQueue* sweep_queue_ = nullptr;
+  SweepPanel* sweep_panel_ = nullptr;
+  ResultsCard* results_card_ = nullptr;
   QLabel* status_stage_ = nullptr;
   QLabel* status_rate_ = nullptr;
   QLabel* results_label_ = nullptr;

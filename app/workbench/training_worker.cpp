@@ -26,6 +26,9 @@ class SignalSink : public train::EventSink {
     for (const auto& b : e.reconstructions) p.reconstructions.push_back(to_qimage(b));
     emit worker_->preview(p);
   }
+  void on_embedding_frame(const train::EmbeddingFrameEvent& e) override {
+    emit worker_->embeddingFrame(std::make_shared<const train::EmbeddingFrameEvent>(e));
+  }
   void on_message(const std::string& m) override { emit worker_->message(QString::fromStdString(m)); }
   void on_error(const std::string& m) override { emit worker_->message("error: " + QString::fromStdString(m)); }
 
@@ -46,6 +49,7 @@ void register_metatypes() {
   qRegisterMetaType<fan::io::Results>("fan::io::Results");
   qRegisterMetaType<fan::io::ExperimentConfig>("fan::io::ExperimentConfig");
   qRegisterMetaType<fan::app::PreviewImages>("fan::app::PreviewImages");
+  qRegisterMetaType<fan::app::EmbeddingFrame>("fan::app::EmbeddingFrame");
 }
 
 TrainingWorker::TrainingWorker() = default;

@@ -31,6 +31,9 @@ struct PreviewImages {
 
 QImage to_qimage(const train::ImageBuffer& buffer);
 
+// The core's live-embedding frame as it crosses to the GUI thread (a few hundred KB: shared, never copied).
+using EmbeddingFrame = std::shared_ptr<const events::EmbeddingFrameEvent>;
+
 class TrainingWorker : public QObject {
   Q_OBJECT
  public:
@@ -49,6 +52,8 @@ class TrainingWorker : public QObject {
   // One metric record, as the run directory gets it: a stage start, a logged step, an evaluation.
   void recorded(const fan::io::MetricRecord& record);
   void preview(const fan::app::PreviewImages& images);
+  // A live-embedding frame (shared, not copied, on its way to the GUI thread).
+  void embeddingFrame(const fan::app::EmbeddingFrame& frame);
   void message(const QString& text);
   void failed(const QString& error);
   void finished(const fan::io::Results& results);

@@ -38,7 +38,9 @@ Rgb series_color(const std::string& name, size_t fallback_index) {
       {"L_advD", kTab10[3]},
       {"L_advM", kTab10[4]},
       {"total", kTab10[7]},
-      {kDiscriminatorAccuracy, kTab10[5]},
+      // D's accuracy sits on the accuracy axis beside the test accuracies: a colour no loss or
+      // test accuracy has (its dash-dot pen is FigureRenderer::styleGraph's).
+      {kDiscriminatorAccuracy, kTab10[6]},
       {"source test accuracy", kTab10[9]},
       {"target test accuracy", Rgb{0, 0, 0}},
       {"target validation accuracy", kTab10[8]},

@@ -3,6 +3,7 @@
 
 #include "core/analysis/curves.h"
 #include "core/analysis/features.h"
+#include "core/analysis/live_embedding.h"
 #include "core/data/image_io.h"
 #include "core/io/run_dir.h"
 #include "core/train/evaluation.h"
@@ -215,6 +216,17 @@ class FigureWriter {
     log_line(o, "proxy A-distance: " + report.proxy_a_distance.dump());
   }
 
+  // The live embedding's stored frames (eval.live_embedding_images) as an animated GIF and a strip.
+  void live_embedding() {
+    LiveLayoutOptions l;
+    l.seed = o.seed;
+    l.threads = o.threads;
+    const auto live = write_live_embedding(run_dir, out, run.config.source.dataset, run.config.target.dataset, renderer, l,
+                                           /*strip_frames=*/7, [&](const std::string& line) { log_line(o, line); });
+    for (const auto& p : live.written) wrote(p);
+    if (!live.skipped.empty()) report.skipped.push_back(live.skipped);
+  }
+
   FiguresReport report;
 
  private:
@@ -251,6 +263,7 @@ FiguresReport write_figures(const fs::path& run_dir, const FiguresOptions& o, Fi
   writer.curves();
   writer.confusion();
   writer.distances(embedding.proxy_a_distance);
+  writer.live_embedding();
   return writer.report;
 }
 

@@ -48,6 +48,14 @@ struct TableFigure {
   std::vector<std::vector<std::string>> rows;
 };
 
+// 8-bit RGB pixels, row-major (the live embedding's GIF and strip frames).
+struct RgbImage {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> rgb;  // width × height × 3
+  bool empty() const { return width <= 0 || height <= 0; }
+};
+
 // Renders plots to PNG files (written atomically). The workbench's
 // QCustomPlot implementation is widgets/figure_render.h; without it
 // write_figures writes the CSVs and image grids only.
@@ -58,6 +66,9 @@ class FigureRenderer {
   virtual void curves(const CurveFigure& figure, const std::filesystem::path& png) = 0;
   virtual void matrix(const MatrixFigure& figure, const std::filesystem::path& png) = 0;
   virtual void table(const TableFigure& figure, const std::filesystem::path& png) = 0;
+  // The scatter as pixels (`width` × `height`), for the live embedding's GIF and strip; an empty
+  // image (the default) lets the caller fall back to plain dots without text.
+  virtual RgbImage scatter_image(const ScatterFigure& /*figure*/, int /*width*/, int /*height*/) { return {}; }
 };
 
 }  // namespace fan::analysis

@@ -322,6 +322,13 @@ class BarnesHutObjective : public Objective {
 };
 
 void validate(int64_t n, int64_t d, const TsneOptions& o) {
+  if (!o.initial_positions.empty()) {
+    if (static_cast<int64_t>(o.initial_positions.size()) != 2 * n)
+      throw Error("t-SNE initial_positions: expected " + std::to_string(2 * n) + " values (" + std::to_string(n) +
+                  " points × 2), got " + std::to_string(o.initial_positions.size()));
+    for (float v : o.initial_positions)
+      if (!std::isfinite(v)) throw Error("t-SNE initial_positions: a value is not finite");
+  }
   if (!(o.perplexity > 0) || !std::isfinite(o.perplexity))
     throw Error("t-SNE perplexity: expected a positive number, got " + std::to_string(o.perplexity));
   if (o.iterations < 1)
@@ -460,6 +467,10 @@ SparseP sparse_joint_probabilities(const torch::Tensor& x, double perplexity, in
 
 std::vector<double> initial_embedding(const float* data, int64_t n, int64_t d, const TsneOptions& o) {
   std::vector<double> y(2 * n);
+  if (!o.initial_positions.empty()) {
+    std::copy(o.initial_positions.begin(), o.initial_positions.end(), y.begin());
+    return y;
+  }
   if (o.pca_init) {
     const auto pca = pca_2d(data, n, d);
     double mean = 0, var = 0;

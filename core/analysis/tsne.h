@@ -16,6 +16,10 @@ struct TsneOptions {
   Method method = Method::kAuto;
   double theta = 0.5;    // Barnes-Hut opening angle; 0 would be exact but slow
   bool pca_init = true;  // else Gaussian noise of std 1e-4 drawn from `seed`
+  // Warm start (n×2, row-major; empty: none): begin from these positions instead (pca_init is then
+  // ignored), e.g. the previous frame's layout of the same points, with exaggeration_iterations = 0,
+  // so that a sequence of embeddings moves continuously instead of being laid out afresh each time.
+  std::vector<float> initial_positions;
   double early_exaggeration = 12;
   int exaggeration_iterations = 250;
   // 0: scikit-learn's "auto", max(n / early_exaggeration / 4, 50).

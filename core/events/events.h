@@ -68,6 +68,22 @@ struct PreviewEvent {
   std::vector<ImageBuffer> reconstructions;
 };
 
+// One frame of the live embedding (eval.live_embedding_images): the logits and the domain-specific
+// part hd of a fixed, seeded sample of test images of both domains (the source's rows first), from
+// the target network at one point of stage 2 (step 0: the source-only network it starts from).
+struct EmbeddingFrameEvent {
+  int stage = 2;
+  int64_t step = 0;
+  int64_t rows = 0;
+  int64_t logit_cols = 0;
+  int64_t hd_cols = 0;              // 0 when the variant has no hd (adda)
+  std::vector<float> logits;        // rows × logit_cols, row-major
+  std::vector<float> hd;            // rows × hd_cols, row-major
+  std::vector<int32_t> domain;      // per row: 0 source, 1 target
+  std::vector<int32_t> label;       // per row: the true class
+  std::vector<int32_t> index;       // per row: the image's row in its domain's test set
+};
+
 // Receives events on the training thread; implementations forward them
 // (stdout, run directory, queued Qt signals). Every method has a no-op default.
 class EventSink {
@@ -78,6 +94,7 @@ class EventSink {
   virtual void on_evaluation(const EvaluationEvent&) {}
   virtual void on_validators(const ValidatorEvent&) {}
   virtual void on_preview(const PreviewEvent&) {}
+  virtual void on_embedding_frame(const EmbeddingFrameEvent&) {}
   virtual void on_message(const std::string&) {}
   virtual void on_error(const std::string&) {}
   virtual void on_finished(const io::Results& /*results*/) {}
@@ -92,6 +109,9 @@ class MultiSink : public EventSink {
   void on_evaluation(const EvaluationEvent& e) override { each([&](EventSink* s) { s->on_evaluation(e); }); }
   void on_validators(const ValidatorEvent& e) override { each([&](EventSink* s) { s->on_validators(e); }); }
   void on_preview(const PreviewEvent& e) override { each([&](EventSink* s) { s->on_preview(e); }); }
+  void on_embedding_frame(const EmbeddingFrameEvent& e) override {
+    each([&](EventSink* s) { s->on_embedding_frame(e); });
+  }
   void on_message(const std::string& m) override { each([&](EventSink* s) { s->on_message(m); }); }
   void on_error(const std::string& m) override { each([&](EventSink* s) { s->on_error(m); }); }
   void on_finished(const io::Results& r) override { each([&](EventSink* s) { s->on_finished(r); }); }
@@ -126,6 +146,7 @@ class StopToken {
 
 // The training code and its front ends name these as fan::train::…, as before the move.
 namespace fan::train {
+using events::EmbeddingFrameEvent;
 using events::EvaluationEvent;
 using events::EventSink;
 using events::ImageBuffer;

@@ -113,6 +113,7 @@ void add_paper_values(std::vector<FieldSpec>& s) {
       {"eval.every", {kSetting, ""}},
       {"eval.batch_size", {kSetting, ""}},
       {"eval.validator_images", {"— (the paper uses no validator)", ""}},
+      {"eval.live_embedding_images", {"— (the paper shows Fig. 5 after training only)", ""}},
       {"eval.images", {"— (the paper reports whole test sets)", ""}},
       {"run.log_every", {kSetting, ""}},
       {"run.checkpoint_every", {kSetting, ""}},
@@ -192,10 +193,10 @@ std::vector<FieldSpec> make_schema() {
                            "configuration: 1024 then 2048)"), 0, 65536));
   s.push_back(field("model.discriminator_batch_norm", FieldType::kBool, true, "networks", "",
                     "Batch norm after the discriminator's hidden layers"));
-  s.push_back(ranged(field("loss.alpha", FieldType::kNumber, 2.0, "losses", "", "Weight of Lc (stage 1)"), 0, 1e6));
-  s.push_back(ranged(field("loss.beta", FieldType::kNumber, 1.0, "losses", "", "Weight of Lm (stage 1)"), 0, 1e6));
-  s.push_back(ranged(field("loss.mu", FieldType::kNumber, 2.0, "losses", "", "Weight of L_advD (discriminator)"), 0, 1e6, true));
-  s.push_back(ranged(field("loss.nu", FieldType::kNumber, 1.0, "losses", "", "Weight of L_advM (target network)"), 0, 1e6));
+  s.push_back(ranged(field("loss.alpha", FieldType::kNumber, 2.0, "losses", "", "Weight α of Lc, the source network's classification loss (cross-entropy of softmax(hl)), in stage 1"), 0, 1e6));
+  s.push_back(ranged(field("loss.beta", FieldType::kNumber, 1.0, "losses", "", "Weight β of Lm, the loss that keeps ht and hd apart (squared dot product of the halves), in stage 1"), 0, 1e6));
+  s.push_back(ranged(field("loss.mu", FieldType::kNumber, 2.0, "losses", "", "Weight μ of L_advD, the discriminator's loss on source vs target logits, in stage 2"), 0, 1e6, true));
+  s.push_back(ranged(field("loss.nu", FieldType::kNumber, 1.0, "losses", "", "Weight ν of L_advM, the target network's adversarial loss (fool D), in stage 2"), 0, 1e6));
   s.push_back(choice(field("loss.mutual_information", FieldType::kString, "mean", "losses", "",
                            "Lm per sample: \"sum\" = (Σ_j ht_j·hd_j)², the paper's formula on raw "
                            "features; \"mean\" = (mean_j ht_j·hd_j)², the same constraint on the "
@@ -238,6 +239,11 @@ std::vector<FieldSpec> make_schema() {
                            "Label-free validators (entropy, IM, BNM, SND, ClassAMI) at every stage-2 evaluation and "
                            "for the source-only networks, on a fixed, seeded set of this many unlabelled target "
                            "training images (0: off)"), 0, 1e9));
+  s.push_back(ranged(field("eval.live_embedding_images", FieldType::kInt, 500, "evaluation", "images",
+                           "Live embedding: at the start of stage 2 and at every preview point (run.preview_every), "
+                           "the logits and hd of a fixed, seeded sample of this many test images per domain are "
+                           "stored in the run directory (embedding/) and drawn by the workbench as they come (0: off)"),
+                     0, 100000));
   s.push_back(ranged(field("eval.images", FieldType::kInt, 1000, "evaluation", "images",
                            "Evaluations during training (the curves) use a fixed, seeded subset of this many images "
                            "of each test set (0: all); the final numbers always use the whole test sets"), 0, 1e9));
@@ -578,6 +584,7 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.eval_batch_size = j["eval"]["batch_size"];
   c.eval_images = j["eval"]["images"];
   c.eval_validator_images = j["eval"]["validator_images"];
+  c.eval_live_embedding_images = j["eval"]["live_embedding_images"];
   c.stage2_select = j["stage2"]["select"];
   c.log_every = j["run"]["log_every"];
   c.checkpoint_every = j["run"]["checkpoint_every"];

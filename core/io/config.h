@@ -47,6 +47,7 @@ struct ExperimentConfig {
   int64_t eval_images = 1000;  // the curves' evaluations: a fixed subset per test set (0: all)
   std::string stage2_select = "last";  // "last" or a validator name: the network reported as selected
   int64_t eval_validator_images = 1000;  // unlabelled target training images for the validators (0: off)
+  int64_t eval_live_embedding_images = 500;  // test images per domain in each live-embedding frame (0: off)
   int64_t log_every = 10, checkpoint_every = 500, preview_every = 250;
   int64_t seed = 0;
   std::string device = "cpu";

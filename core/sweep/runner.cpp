@@ -78,6 +78,9 @@ Launch prepare(const std::filesystem::path& sweep_dir, const PlannedRun& run, co
   if (summary.status == io::RunSummary::Status::kFinished) return {true, {}};
   const auto fan = options.fan.string();
   if (summary.status == io::RunSummary::Status::kResumable) return {false, {fan, "resume", dir.string(), "--quiet"}};
+  // An unreadable run (a corrupt checkpoint or results) is never deleted: it fails, saying what is wrong.
+  if (summary.status == io::RunSummary::Status::kUnreadable)
+    throw Error(dir.string() + ": " + summary.problem + " (left as it is; remove the directory to run it again)");
   // Nothing to continue from: start afresh (a run killed before its first checkpoint leaves a directory).
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

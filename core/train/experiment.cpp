@@ -38,6 +38,7 @@ constexpr uint64_t kStage2SourceBatchSalt = 0x2545F4914F6CDD1DULL;
 constexpr uint64_t kSourcePriorSalt = 0xD6E8FEB86659FD93ULL;
 constexpr uint64_t kCurveSubsetSalt = 0x5851F42D4C957F2DULL;
 constexpr uint64_t kValidatorSalt = 0x14057B7EF767814FULL;
+constexpr uint64_t kLiveEmbeddingSalt = 0x3C79AC492BA7B653ULL;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -270,6 +271,15 @@ void Experiment::load_data() {
   if (config_.eval_validator_images > 0)
     validator_images_ = curve_subset(target_train_, config_.eval_validator_images,
                                      static_cast<uint64_t>(config_.seed) ^ kValidatorSalt);
+  if (config_.eval_live_embedding_images > 0) {
+    const auto live_seed = static_cast<uint64_t>(config_.seed) ^ kLiveEmbeddingSalt;
+    for (int domain : {0, 1}) {
+      const auto& set = domain == 0 ? source_test_ : target_test_;
+      const auto rows = data::sample_indices(set->size(), std::min(config_.eval_live_embedding_images, set->size()),
+                                             live_seed + static_cast<uint64_t>(domain));
+      live_rows_[domain].assign(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.numel());
+    }
+  }
   // ClassAMI clusters the validator images into as many clusters as classes; DEV fits a domain classifier.
   const int64_t classes = target_train_->num_classes();
   if (validator_images_ && validator_images_->size() < std::max<int64_t>(2, classes))
@@ -435,6 +445,45 @@ void Experiment::preview(EventSink& sink, int stage, int64_t step, models::FanNe
   sink.on_preview(event);
 }
 
+void Experiment::live_embedding(EventSink& sink, int64_t step) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = target_net_->is_training();
+  target_net_->eval();
+  EmbeddingFrameEvent frame;
+  frame.stage = 2;
+  frame.step = step;
+  std::vector<torch::Tensor> logits, hd;
+  for (int domain : {0, 1}) {
+    const auto& set = domain == 0 ? *source_test_ : *target_test_;
+    const auto& rows = live_rows_[domain];
+    const auto labels = set.labels().to(torch::kCPU, torch::kLong).contiguous();
+    const auto* label_of = labels.data_ptr<int64_t>();
+    for (size_t begin = 0; begin < rows.size(); begin += static_cast<size_t>(config_.eval_batch_size)) {
+      const size_t end = std::min(rows.size(), begin + static_cast<size_t>(config_.eval_batch_size));
+      const auto indices = torch::tensor(std::vector<int64_t>(rows.begin() + begin, rows.begin() + end), torch::kLong);
+      const auto out = target_net_->forward(set.images(indices, /*augment=*/false, 0).to(device_));
+      logits.push_back(out.logits.to(torch::kCPU, torch::kFloat));
+      if (out.domain_specific.defined()) hd.push_back(out.domain_specific.flatten(1).to(torch::kCPU, torch::kFloat));
+      for (size_t i = begin; i < end; ++i) {
+        frame.domain.push_back(domain);
+        frame.label.push_back(static_cast<int32_t>(label_of[rows[i]]));
+        frame.index.push_back(static_cast<int32_t>(rows[i]));
+      }
+    }
+  }
+  target_net_->train(was_training);
+  const auto l = torch::cat(logits).contiguous();
+  frame.rows = l.size(0);
+  frame.logit_cols = l.size(1);
+  frame.logits.assign(l.data_ptr<float>(), l.data_ptr<float>() + l.numel());
+  if (!hd.empty()) {
+    const auto h = torch::cat(hd).contiguous();
+    frame.hd_cols = h.size(1);
+    frame.hd.assign(h.data_ptr<float>(), h.data_ptr<float>() + h.numel());
+  }
+  sink.on_embedding_frame(frame);
+}
+
 void Experiment::run_stage(StageLoop& loop, EventSink& sink, StopToken& stop) {
   auto& position = state_.position(loop.stage);
   int64_t step = position.step;
@@ -458,6 +507,9 @@ void Experiment::run_stage(StageLoop& loop, EventSink& sink, StopToken& stop) {
     hook();
     state_.seconds[what] += seconds_since(started);
   };
+  // The live embedding starts from the network the stage starts with (step 0), then follows the previews.
+  const bool live = leader() && loop.live_embedding != nullptr;
+  if (live && step == 0) timed("live_embedding", [&] { loop.live_embedding(0, sink); });
   // Ranks stop together: a stop asked on any rank is agreed on after the step it arrived in.
   bool agreed_stop = false;
   while (step < loop.total) {
@@ -480,6 +532,8 @@ void Experiment::run_stage(StageLoop& loop, EventSink& sink, StopToken& stop) {
                               loop.learning_rates, clock));
     if (leader() && config_.preview_every > 0 && (step % config_.preview_every == 0 || step == loop.total))
       timed("previews", [&] { loop.preview(step, sink); });
+    if (live && config_.preview_every > 0 && (step % config_.preview_every == 0 || step == loop.total))
+      timed("live_embedding", [&] { loop.live_embedding(step, sink); });
     if (leader() && loop.evaluate_at(step)) timed("evaluations", [&] { loop.evaluate(step, sink); });
     if (step % config_.checkpoint_every == 0 && step < loop.total) {
       save_position();
@@ -640,6 +694,7 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
                      target_images);
   };
   loop.preview = [&](int64_t step, EventSink& s) { preview(s, 2, step, target_net_, *target_test_, "target"); };
+  if (!live_rows_[0].empty()) loop.live_embedding = [&](int64_t step, EventSink& s) { live_embedding(s, step); };
   loop.evaluate_at = [&](int64_t step) {
     return (config_.eval_every > 0 && step % config_.eval_every == 0) || step == loop.total;
   };
@@ -701,7 +756,12 @@ io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) 
     metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), state_.metrics_lines);
   StopToken local_stop;
   StopToken& stop = external_stop ? *external_stop : local_stop;
-  MultiSink sink({metrics_.get(), external_sink});
+  if (leader() && config_.eval_live_embedding_images > 0 && !frames_) {
+    // A resumed run continues from its checkpoint: frames written after it are produced again.
+    io::drop_embedding_frames_after(run_dir_.path(), state_.stage == io::Stage::kAdaptation ? state_.stage2.step : -1);
+    frames_ = std::make_unique<io::EmbeddingFrameWriter>(run_dir_.path());
+  }
+  MultiSink sink({metrics_.get(), frames_.get(), external_sink});
   if (state_.stage == io::Stage::kFinished) {
     sink.on_message(run_dir_.path().string() + ": this run has already finished");
     auto done = run_dir_.read_results();

@@ -4,6 +4,7 @@
 #include "core/data/image_set.h"
 #include "core/io/checkpoint.h"
 #include "core/io/config.h"
+#include "core/io/embedding_frames.h"
 #include "core/io/run_dir.h"
 #include "core/models/discriminator.h"
 #include "core/models/fan_net.h"
@@ -78,6 +79,8 @@ class Experiment {
     std::function<std::map<std::string, double>(int64_t done, int64_t& images)> train_step;
     std::function<int64_t(int64_t step)> epoch;  // for the step events (null: 0)
     std::function<void(int64_t step, EventSink&)> preview;
+    // The live embedding (stage 2): at the stage's start (step 0) and at every preview point. Null: none.
+    std::function<void(int64_t step, EventSink&)> live_embedding;
     std::function<bool(int64_t step)> evaluate_at;
     std::function<void(int64_t step, EventSink&)> evaluate;
   };
@@ -109,6 +112,8 @@ class Experiment {
   std::map<std::string, io::PickResult> evaluate_picks();
   void preview(EventSink& sink, int stage, int64_t step, models::FanNet& net, const data::ImageSet& set,
                const std::string& domain);
+  // One live-embedding frame of the target network on live_rows_ (eval.live_embedding_images).
+  void live_embedding(EventSink& sink, int64_t step);
   io::Results results(const std::string& status) const;
 
   io::ExperimentConfig config_;
@@ -124,6 +129,10 @@ class Experiment {
   // Labelled source images the protocol left unused (source.validation), for DEV; null when none.
   std::shared_ptr<const data::ImageSet> source_held_out_;
   std::map<std::string, torch::Tensor> preview_images_;  // per domain, loaded once
+  // The live embedding's fixed sample: rows of the source and the target test set (empty: off),
+  // and the writer that stores its frames in the run directory (rank 0).
+  std::vector<int64_t> live_rows_[2];
+  std::unique_ptr<io::EmbeddingFrameWriter> frames_;
   models::FanNet source_net_{nullptr}, target_net_{nullptr};
   models::Discriminator discriminator_{nullptr};
   std::unique_ptr<SourceTrainer> source_trainer_;

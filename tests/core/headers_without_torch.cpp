@@ -1,9 +1,11 @@
 // Compiled without Torch's include paths: the records, the events, the config schema and the
 // plot descriptions are usable by a front end that has no Torch (a runs table, a sweep collector and runner).
 #include "core/analysis/curves.h"
+#include "core/analysis/live_embedding.h"
 #include "core/analysis/plot_data.h"
 #include "core/events/events.h"
 #include "core/io/config_schema.h"
+#include "core/io/embedding_frames.h"
 #include "core/io/records.h"
 #include "core/sweep/runner.h"
 #include "core/sweep/sweep.h"

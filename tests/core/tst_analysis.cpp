@@ -159,6 +159,9 @@ class TestAnalysis : public QObject {
       expected.push_back(std::string(name) + (std::string(name) == "proxy_a_distance" ? ".json" : ".csv"));
     }
     expected.push_back("proxy_a_distance.md");
+    // The live embedding's frames (eval.live_embedding_images, on by default) as a GIF and a strip.
+    expected.push_back("live_embedding.gif");
+    expected.push_back("live_embedding_strip.png");
     if (data::image_io_available()) {
       expected.push_back("fig6a_reconstructions.png");
       expected.push_back("fig6b_swap.png");

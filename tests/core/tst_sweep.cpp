@@ -300,6 +300,22 @@ class TestSweep : public QObject {
     QCOMPARE(sweep::summarize(dir.path()).finished, 2);
   }
 
+  // A run whose checkpoint is corrupt is never wiped: it fails, naming the problem, and stays.
+  void unreadableRunIsLeftAndFails() {
+    test::ScratchDir dir("fan-sweep-unreadable");
+    const auto spec = sweep::spec_from_json({{"name", "u"}, {"base", tiny_project("/data")}}, "u.json");
+    const auto runs = sweep::expand(spec);
+    sweep::write_plan(dir.path(), spec, runs);
+    io::RunDirectory(dir / runs[0].name).create(runs[0].config);
+    test::write_file(dir / runs[0].name / "checkpoint.pt", "not a checkpoint");
+    sweep::RunnerOptions options;
+    options.fan = "/nonexistent/fan";  // never started
+    const auto out = sweep::run_all(dir.path(), runs, options);
+    QCOMPARE(out[0].outcome, sweep::Outcome::kFailed);
+    QVERIFY2(QString::fromStdString(out[0].detail).contains("checkpoint.pt"), out[0].detail.c_str());
+    QVERIFY(std::filesystem::exists(dir / runs[0].name / "checkpoint.pt"));
+  }
+
   void slurmScriptRunsExactlyItsArrayTask() {
     const auto fan = fan_binary();
     if (fan.empty()) QSKIP("FAN_BIN is not set (ctest sets it to the built fan)");

@@ -10,6 +10,7 @@
 #include "workbench/experiment_form.h"
 #include "workbench/inspector_panel.h"
 #include "workbench/main_window.h"
+#include "workbench/results_card.h"
 #include "workbench/runs_panel.h"
 #include "workbench/selection_panel.h"
 
@@ -180,12 +181,13 @@ class TestWorkbench : public QObject {
     emit chooser->activated(snd);
     auto* log = viewer.findChild<QPlainTextEdit*>("log");
     QTRY_VERIFY_WITH_TIMEOUT(log->toPlainText().contains("target network: snd"), 30000);
-    // The discriminator's accuracy stays after reopening (it used to vanish), solid on the accuracy axis.
+    // The discriminator's accuracy stays after reopening (it used to vanish), on the accuracy axis in a
+    // dash-dot style of its own (neither a loss's solid line nor a test accuracy's dashes).
     QVERIFY(live[1].names.contains("discriminator accuracy"));
     const int d = live[1].names.indexOf("discriminator accuracy");
     const int t = live[1].names.indexOf("target test accuracy");
     QVERIFY(t >= 0);
-    QCOMPARE(live[1].pens[d].style(), Qt::SolidLine);
+    QCOMPARE(live[1].pens[d].style(), Qt::CustomDashLine);
     QCOMPARE(live[1].pens[t].style(), Qt::DashLine);
     QVERIFY(live[1].pens[d].color() != live[1].pens[t].color());
   }
@@ -207,6 +209,13 @@ class TestWorkbench : public QObject {
     QVERIFY(window.stagePlot(2)->pointCount("target test accuracy") > 0);
     QVERIFY(window.previews()->snapshotCount() > 0);
     QCOMPARE(window.previews()->gridImage(0).height(), 2 * 56);
+    // The results: on the results card, and one readable line in the log (never the raw results.json).
+    const auto typed = finished.first().first().value<fan::io::Results>();
+    QVERIFY(window.resultsCard()->hasResults());
+    QCOMPARE(window.resultsCard()->cell("adapted", "top1"), fan::app::accuracy_text(typed.adapted->top1));
+    const QString log_text = window.findChild<QPlainTextEdit*>("log")->toPlainText();
+    QCOMPARE(log_text.count("target test top-1: source only"), 1);
+    QVERIFY2(!log_text.contains("{\"") && !log_text.contains("\"per_class\""), qPrintable(log_text));
     // Exports of a plot.
     for (const char* ext : {"png", "svg", "pdf", "csv"}) {
       const auto path = runs_.path() / (std::string("plot.") + ext);

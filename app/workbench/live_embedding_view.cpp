@@ -1,0 +1,375 @@
+// The live embedding: layouts off the GUI thread, drawn as they come; a slider and play/pause to replay.
+#include "live_embedding_view.h"
+
+#include "core/io/embedding_frames.h"
+#include "core/io/run_dir.h"
+#include "widgets/figure_render.h"
+
+#include <QBuffer>
+#include <QComboBox>
+#include <QFutureWatcher>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QSlider>
+#include <QToolTip>
+#include <QVBoxLayout>
+#include <QtConcurrent>
+#include <qcustomplot.h>
+
+#include <algorithm>
+
+namespace fan::app {
+namespace {
+// Points travel from one frame's positions to the next in this many ticks of this many ms.
+constexpr int kAnimationTicks = 12;
+constexpr int kAnimationTickMs = 30;
+// Play: one frame per this many ms.
+constexpr int kPlayIntervalMs = 900;
+constexpr double kMarkerSize = 3.5;
+}  // namespace
+
+LiveEmbeddingView::LiveEmbeddingView(QWidget* parent)
+    : QWidget(parent),
+      method_(new QComboBox),
+      colour_(new QComboBox),
+      slider_(new QSlider(Qt::Horizontal)),
+      play_button_(new QPushButton(tr("Play"))),
+      status_(new QLabel(tr("Live embedding: frames appear during stage 2 (eval.live_embedding_images)"))) {
+  auto* layout = new QVBoxLayout(this);
+  auto* controls = new QHBoxLayout;
+  method_->addItems({tr("t-SNE (warm-started)"), tr("PCA")});
+  colour_->addItems({tr("by domain"), tr("by class")});
+  controls->addWidget(method_);
+  controls->addWidget(colour_);
+  controls->addWidget(play_button_);
+  controls->addWidget(new QLabel(tr("step")));
+  controls->addWidget(slider_, 1);
+  layout->addLayout(controls);
+  auto* row = new QHBoxLayout;
+  for (int i = 0; i < 2; ++i) {
+    auto* plot = new QCustomPlot;
+    plot->setMinimumSize(220, 200);
+    plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    plot->xAxis->setTickLabels(false);
+    plot->yAxis->setTickLabels(false);
+    connect(plot, &QCustomPlot::mouseMove, this, [this, i](QMouseEvent* e) { hover(i, e); });
+    row->addWidget(plot, 1);
+    plots_.push_back(plot);
+  }
+  layout->addLayout(row, 1);
+  status_->setWordWrap(true);
+  layout->addWidget(status_);
+  slider_->setRange(0, 0);
+  slider_->setEnabled(false);
+  play_button_->setEnabled(false);
+  animation_.setInterval(kAnimationTickMs);
+  connect(&animation_, &QTimer::timeout, this, &LiveEmbeddingView::animationTick);
+  play_.setInterval(kPlayIntervalMs);
+  connect(&play_, &QTimer::timeout, this, [this] {
+    if (shown_ + 1 >= laidOutCount()) {
+      setPlaying(false);
+      return;
+    }
+    slider_->setValue(shown_ + 1);
+  });
+  connect(slider_, &QSlider::valueChanged, this, [this](int value) {
+    if (value == shown_ || value >= laidOutCount()) return;
+    follow_ = value == frameCount() - 1;
+    showFrame(value, /*animate=*/value == shown_ + 1);
+  });
+  connect(play_button_, &QPushButton::clicked, this, [this] { setPlaying(!play_.isActive()); });
+  connect(method_, &QComboBox::currentIndexChanged, this, [this](int index) {
+    options_.method = index == 1 ? analysis::LiveLayoutOptions::Method::kPca : analysis::LiveLayoutOptions::Method::kTsne;
+    relayout();
+  });
+  connect(colour_, &QComboBox::currentIndexChanged, this, [this](int index) {
+    by_class_ = index == 1;
+    if (!drawn_logits_.empty()) drawPositions(drawn_logits_, drawn_hd_);
+  });
+}
+
+LiveEmbeddingView::~LiveEmbeddingView() {
+  if (cancel_) cancel_->store(true);
+}
+
+int64_t LiveEmbeddingView::shownStep() const { return shown_ >= 0 ? frames_[shown_]->step : -1; }
+
+QStringList LiveEmbeddingView::legendNames(int p) const {
+  QStringList names;
+  auto* legend = plots_[p]->legend;
+  for (int i = 0; i < legend->itemCount(); ++i)
+    if (auto* item = qobject_cast<QCPPlottableLegendItem*>(legend->item(i))) names << item->plottable()->name();
+  return names;
+}
+
+void LiveEmbeddingView::clear() {
+  if (cancel_) cancel_->store(true);
+  ++generation_;
+  computing_ = false;
+  frames_.clear();
+  layouts_.clear();
+  shown_ = -1;
+  follow_ = true;
+  drawn_logits_.clear();
+  drawn_hd_.clear();
+  animation_.stop();
+  setPlaying(false);
+  for (auto* plot : plots_) {
+    plot->clearGraphs();
+    plot->legend->setVisible(false);
+    plot->replot();
+  }
+  slider_->setRange(0, 0);
+  slider_->setEnabled(false);
+  updateStatus();
+}
+
+void LiveEmbeddingView::startLive(const QString& source_name, const QString& target_name) {
+  clear();
+  source_name_ = source_name.toStdString();
+  target_name_ = target_name.toStdString();
+  status_->setText(tr("Live embedding: waiting for stage 2 (a frame at its start and at every preview point)"));
+}
+
+void LiveEmbeddingView::addFrame(const Frame& frame) {
+  if (!frame || frame->rows <= 0) return;
+  // A resumed run produces again the frames after its checkpoint: they replace the stored ones.
+  size_t keep = frames_.size();
+  while (keep > 0 && frames_[keep - 1]->step >= frame->step) --keep;
+  if (keep < frames_.size()) {
+    if (laidOutCount() > static_cast<int>(keep)) {
+      if (cancel_) cancel_->store(true);
+      ++generation_;
+      computing_ = false;
+      layouts_.resize(keep);
+    } else if (computing_ && laidOutCount() == static_cast<int>(keep)) {
+      if (cancel_) cancel_->store(true);
+      ++generation_;
+      computing_ = false;
+    }
+    frames_.resize(keep);
+    if (shown_ >= static_cast<int>(keep)) shown_ = static_cast<int>(keep) - 1;
+    slider_->setRange(0, std::max(0, laidOutCount() - 1));
+    follow_ = true;
+  }
+  frames_.push_back(frame);
+  updateStatus();
+  layoutNext();
+}
+
+int LiveEmbeddingView::loadRun(const QString& run_dir, bool follow) {
+  clear();
+  std::vector<std::string> skipped;
+  try {
+    const auto config = io::RunDirectory(run_dir.toStdString()).read_config();
+    source_name_ = config.at("source").value("dataset", std::string("source"));
+    target_name_ = config.at("target").value("dataset", std::string("target"));
+    for (auto& f : io::read_embedding_frames(run_dir.toStdString(), &skipped))
+      frames_.push_back(std::make_shared<const events::EmbeddingFrameEvent>(std::move(f)));
+  } catch (const std::exception& e) {
+    status_->setText(tr("Live embedding: cannot read the frames: %1").arg(QString::fromUtf8(e.what())));
+    return 0;
+  }
+  // A reopened run starts at its first frame; play replays the adaptation.
+  follow_ = follow;
+  updateStatus();
+  if (!skipped.empty()) status_->setText(status_->text() + " " + tr("(%n unreadable frame(s) skipped)", nullptr, static_cast<int>(skipped.size())));
+  layoutNext();
+  return frameCount();
+}
+
+void LiveEmbeddingView::setMethod(analysis::LiveLayoutOptions::Method method) {
+  method_->setCurrentIndex(method == analysis::LiveLayoutOptions::Method::kPca ? 1 : 0);
+}
+
+void LiveEmbeddingView::setByClass(bool by_class) { colour_->setCurrentIndex(by_class ? 1 : 0); }
+
+void LiveEmbeddingView::setPlaying(bool playing) {
+  if (playing && laidOutCount() > 1) {
+    if (shown_ + 1 >= laidOutCount()) slider_->setValue(0);
+    follow_ = false;
+    play_.start();
+    play_button_->setText(tr("Pause"));
+  } else {
+    play_.stop();
+    play_button_->setText(tr("Play"));
+  }
+}
+
+void LiveEmbeddingView::relayout() {
+  // A new method: every frame is laid out again, from the first (t-SNE chains frame to frame).
+  if (cancel_) cancel_->store(true);
+  ++generation_;
+  computing_ = false;
+  layouts_.clear();
+  const int keep = shown_;
+  shown_ = -1;
+  follow_ = keep < 0 || keep == frameCount() - 1;
+  layoutNext();
+}
+
+void LiveEmbeddingView::layoutNext() {
+  if (computing_ || laidOutCount() >= frameCount()) return;
+  const int index = laidOutCount();
+  computing_ = true;
+  cancel_ = std::make_shared<std::atomic<bool>>(false);
+  auto cancel = cancel_;
+  const auto frame = frames_[index];
+  const auto previous = index > 0 ? std::make_shared<analysis::LiveLayout>(layouts_[index - 1]) : nullptr;
+  const auto options = options_;
+  const int generation = generation_;
+  auto* watcher = new QFutureWatcher<analysis::LiveLayout>(this);
+  connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, generation, index] {
+    watcher->deleteLater();
+    if (generation != generation_) return;  // cleared or re-laid out meanwhile
+    computing_ = false;
+    analysis::LiveLayout layout;
+    try {
+      layout = watcher->result();
+    } catch (const std::exception& e) {
+      status_->setText(tr("Live embedding: the layout failed: %1").arg(QString::fromUtf8(e.what())));
+      return;
+    }
+    if (layout.cancelled) return;
+    layouts_.push_back(std::move(layout));
+    slider_->setRange(0, laidOutCount() - 1);
+    slider_->setEnabled(laidOutCount() > 1);
+    play_button_->setEnabled(laidOutCount() > 1);
+    emit laidOut(index);
+    if (shown_ < 0 || follow_) {
+      const bool animate = shown_ >= 0 && shown_ == index - 1;
+      showFrame(index, animate);
+      const QSignalBlocker block(slider_);
+      slider_->setValue(index);
+    }
+    updateStatus();
+    layoutNext();
+  });
+  watcher->setFuture(QtConcurrent::run([frame, previous, options, cancel] {
+    return analysis::layout_frame(*frame, previous.get(), options, [cancel] { return cancel->load(); });
+  }));
+  updateStatus();
+}
+
+void LiveEmbeddingView::showFrame(int index, bool animate) {
+  if (index < 0 || index >= laidOutCount()) return;
+  const auto& layout = layouts_[index];
+  const bool can_animate = animate && drawn_logits_.size() == layout.logits_xy.size() &&
+                           drawn_hd_.size() == layout.hd_xy.size();
+  shown_ = index;
+  if (can_animate) {
+    from_logits_ = drawn_logits_;
+    from_hd_ = drawn_hd_;
+    animation_step_ = 0;
+    animation_.start();
+  } else {
+    animation_.stop();
+    drawPositions(layout.logits_xy, layout.hd_xy);
+  }
+  updateStatus();
+  emit shown(index);
+}
+
+void LiveEmbeddingView::animationTick() {
+  if (shown_ < 0) {
+    animation_.stop();
+    return;
+  }
+  ++animation_step_;
+  const double t = std::min(1.0, static_cast<double>(animation_step_) / kAnimationTicks);
+  const double s = t * t * (3 - 2 * t);  // ease in and out
+  const auto& to = layouts_[shown_];
+  auto mix = [s](const std::vector<float>& a, const std::vector<float>& b) {
+    std::vector<float> out(b.size());
+    for (size_t k = 0; k < b.size(); ++k) out[k] = static_cast<float>(a[k] + s * (b[k] - a[k]));
+    return out;
+  };
+  drawPositions(mix(from_logits_, to.logits_xy), mix(from_hd_, to.hd_xy));
+  if (t >= 1) animation_.stop();
+}
+
+void LiveEmbeddingView::drawPositions(const std::vector<float>& logits_xy, const std::vector<float>& hd_xy) {
+  if (shown_ < 0) return;
+  const auto& frame = *frames_[shown_];
+  drawn_logits_ = logits_xy;
+  drawn_hd_ = hd_xy;
+  const std::pair<const std::vector<float>*, const char*> spaces[] = {{&drawn_logits_, "logits"},
+                                                                      {&drawn_hd_, "domain-specific (hd)"}};
+  for (int p = 0; p < 2; ++p) {
+    auto* plot = plots_[p];
+    if (spaces[p].first->empty()) {
+      plot->clearGraphs();
+      plot->replot();
+      continue;
+    }
+    auto figure = analysis::live_figure(frame, *spaces[p].first, by_class_, spaces[p].second, source_name_, target_name_);
+    widgets::FigureRenderer::drawScatter(*plot, figure, kMarkerSize);
+    // A dock is narrow: a smaller title, and a compact legend in a corner.
+    if (auto* title = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0)))
+      title->setFont(QFont("sans", 9, QFont::Bold));
+    plot->legend->setFont(QFont("sans", 7));
+    plot->legend->setIconSize(8, 8);
+    plot->legend->setRowSpacing(0);
+    plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+    plot->replot(QCustomPlot::rpQueuedReplot);
+  }
+}
+
+void LiveEmbeddingView::updateStatus() {
+  if (frameCount() == 0) return;
+  const QString method = options_.method == analysis::LiveLayoutOptions::Method::kPca ? tr("PCA") : tr("t-SNE");
+  QString text = tr("%1 of %n frame(s) laid out (%2)", nullptr, frameCount()).arg(laidOutCount()).arg(method);
+  if (shown_ >= 0)
+    text += " — " + tr("step %1 of stage 2; %2 source and %3 target test images")
+                        .arg(frames_[shown_]->step)
+                        .arg(std::count(frames_[shown_]->domain.begin(), frames_[shown_]->domain.end(), 0))
+                        .arg(std::count(frames_[shown_]->domain.begin(), frames_[shown_]->domain.end(), 1));
+  if (computing_) text += " — " + tr("laying out the next frame…");
+  status_->setText(text);
+}
+
+void LiveEmbeddingView::hover(int p, QMouseEvent* event) {
+  const auto& xy = p == 0 ? drawn_logits_ : drawn_hd_;
+  if (shown_ < 0 || xy.empty()) return;
+  auto* plot = plots_[p];
+  const auto& frame = *frames_[shown_];
+  int64_t best = -1;
+  double best_d = 36;  // within 6 pixels
+  for (int64_t i = 0; 2 * i + 1 < static_cast<int64_t>(xy.size()); ++i) {
+    const double dx = plot->xAxis->coordToPixel(xy[2 * i]) - event->position().x();
+    const double dy = plot->yAxis->coordToPixel(xy[2 * i + 1]) - event->position().y();
+    if (dx * dx + dy * dy < best_d) {
+      best_d = dx * dx + dy * dy;
+      best = i;
+    }
+  }
+  if (best < 0) {
+    QToolTip::hideText();
+    return;
+  }
+  const auto* row = &frame.logits[static_cast<size_t>(best * frame.logit_cols)];
+  const int predicted = static_cast<int>(std::max_element(row, row + frame.logit_cols) - row);
+  const int domain = frame.domain[best];
+  QString image_html;
+  if (thumbnails_) {
+    const QImage image = thumbnails_(domain, frame.index[best]);
+    if (!image.isNull()) {
+      QByteArray png;
+      QBuffer buffer(&png);
+      buffer.open(QIODevice::WriteOnly);
+      image.scaled(56, 56).save(&buffer, "PNG");
+      image_html = QString("<img src='data:image/png;base64,%1'/><br>").arg(QString::fromLatin1(png.toBase64()));
+    }
+  }
+  QToolTip::showText(event->globalPosition().toPoint(),
+                     image_html + tr("%1 (%2) #%3<br>true %4, predicted %5")
+                                      .arg(domain == 0 ? tr("source") : tr("target"))
+                                      .arg(QString::fromStdString(domain == 0 ? source_name_ : target_name_))
+                                      .arg(frame.index[best])
+                                      .arg(frame.label[best])
+                                      .arg(predicted),
+                     plot);
+}
+
+}  // namespace fan::app
