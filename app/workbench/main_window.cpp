@@ -224,6 +224,7 @@ void MainWindow::createMenus() {
     dock->show();
     dock->setFloating(true);
     dock->resize(width() * 2 / 3, height() * 2 / 3);
+    dock->move(mapToGlobal(QPoint(width() / 6, height() / 6)));  // over the window, not wherever it last floated
     dock->raise();
     runs_->refresh();
   });
@@ -334,6 +335,7 @@ bool MainWindow::startSweep(const QString& dir, std::vector<sweep::PlannedRun> r
   const auto count = runs.size();
   sweep_queue_->load(dir, std::move(runs));
   showSweepPanel();
+  runs_->setDirectory(dir);
   appendLog(tr("sweep %1: %2 planned runs (plan in %3)")
                 .arg(dir)
                 .arg(count)
@@ -349,6 +351,7 @@ bool MainWindow::openSweep(const QString& dir) {
     return false;
   }
   showSweepPanel();
+  runs_->setDirectory(dir);  // the runs table lists the sweep's runs (group them by config)
   appendLog(tr("opened sweep %1: %2").arg(dir, sweep_queue_->summaryText()));
   return true;
 }
