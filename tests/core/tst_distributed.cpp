@@ -220,7 +220,7 @@ class TestDistributed : public QObject {
   void killedRankEndsAllAndResumes() {
     test::ScratchDir dir("fan-dist-kill");
     auto project = tiny_project(data_->path(), 1e-3);
-    project["stage2"]["iterations"] = 400;
+    project["stage2"]["iterations"] = 200;
     std::ofstream(dir / "p.json") << project.dump();
     QCOMPARE(run_fan({"run", (dir / "p.json").string(), "--out", (dir / "whole").string(), "--quiet", "--nproc", "2"},
                      dir / "whole.log"),
@@ -256,7 +256,7 @@ class TestDistributed : public QObject {
     const auto a = io::RunDirectory(dir / "killed").read_results(), b = io::RunDirectory(dir / "whole").read_results();
     QCOMPARE(a.adapted->top1, b.adapted->top1);
     QCOMPARE(a.adapted->confusion, b.adapted->confusion);
-    QCOMPARE(a.stage2_steps, int64_t{400});
+    QCOMPARE(a.stage2_steps, int64_t{200});
   }
 };
 
