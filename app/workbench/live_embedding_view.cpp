@@ -15,6 +15,12 @@
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <QtConcurrent>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -247,7 +253,24 @@ void LiveEmbeddingView::layoutNext() {
     layoutNext();
   });
   watcher->setFuture(QtConcurrent::run([frame, previous, options, cancel] {
-    return analysis::layout_frame(*frame, previous.get(), options, [cancel] { return cancel->load(); });
+    // The layout yields to the training it shows: one thread at the lowest CPU priority (Linux nice is
+    // per thread), restored afterwards since the pool thread is shared.
+    const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+    errno = 0;
+    const int before = ::getpriority(PRIO_PROCESS, tid);
+    const bool known = errno == 0;
+    ::setpriority(PRIO_PROCESS, tid, 19);
+    auto one_thread = options;
+    one_thread.threads = 1;
+    struct Restore {
+      id_t tid;
+      int before;
+      bool known;
+      ~Restore() {
+        if (known) ::setpriority(PRIO_PROCESS, tid, before);
+      }
+    } restore{tid, before, known};
+    return analysis::layout_frame(*frame, previous.get(), one_thread, [cancel] { return cancel->load(); });
   }));
   updateStatus();
 }
