@@ -2,9 +2,15 @@
 find_package(Torch REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(ZLIB REQUIRED)
-# giflib (libgif-dev): the live embedding's animated GIF (`fan figures`).
-find_library(GIF_LIBRARY gif REQUIRED)
-find_path(GIF_INCLUDE_DIR gif_lib.h REQUIRED)
+# giflib (libgif-dev): the live embedding's animated GIF (`fan figures`); without it, the PNG strip only.
+find_library(GIF_LIBRARY gif)
+find_path(GIF_INCLUDE_DIR gif_lib.h)
+if(GIF_LIBRARY AND GIF_INCLUDE_DIR)
+  set(FAN_WITH_GIF ON)
+else()
+  set(FAN_WITH_GIF OFF)
+  message(STATUS "giflib not found: fan figures writes no animated GIF")
+endif()
 if(FAN_WITH_CURL)
   find_package(CURL REQUIRED)
 endif()

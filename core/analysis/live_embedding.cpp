@@ -7,7 +7,9 @@
 #include "core/util/error.h"
 #include "core/util/fs.h"
 
+#ifdef FAN_WITH_GIF
 #include <gif_lib.h>
+#endif
 #include <zlib.h>
 
 #include <algorithm>
@@ -186,7 +188,20 @@ RgbImage stacked(const std::vector<RgbImage>& images, int gap) {
   return out;
 }
 
+bool gif_available() {
+#ifdef FAN_WITH_GIF
+  return true;
+#else
+  return false;
+#endif
+}
+
 void write_gif(const std::filesystem::path& path, const std::vector<RgbImage>& frames, int delay_centiseconds) {
+#ifndef FAN_WITH_GIF
+  (void)frames;
+  (void)delay_centiseconds;
+  throw Error(path.string() + ": this build has no giflib (libgif-dev), so no GIF");
+#else
   if (frames.empty()) throw Error(path.string() + ": a GIF needs at least one frame");
   const int w = frames[0].width, h = frames[0].height;
   for (const auto& f : frames)
@@ -261,6 +276,7 @@ void write_gif(const std::filesystem::path& path, const std::vector<RgbImage>& f
                                         std::filesystem::perms::group_read | std::filesystem::perms::others_read, ec);
   util::rename_onto(tmp, path);
   guard.release();
+#endif
 }
 
 void write_png(const std::filesystem::path& path, const RgbImage& image) {
@@ -316,8 +332,12 @@ LiveEmbeddingReport write_live_embedding(const std::filesystem::path& run_dir, c
     }
   }
   const auto gif = out_dir / "live_embedding.gif";
-  write_gif(gif, tiles);
-  report.written.push_back(gif);
+  if (gif_available()) {
+    write_gif(gif, tiles);
+    report.written.push_back(gif);
+  } else if (log) {
+    log("live embedding: this build has no giflib (libgif-dev): the PNG strip only");
+  }
   // The strip: evenly spread frames, the first and the last always among them.
   std::vector<RgbImage> strip;
   const int n = static_cast<int>(tiles.size()), k = std::max(1, std::min(strip_frames, n));

@@ -49,6 +49,8 @@ RgbImage side_by_side(const std::vector<RgbImage>& images, int gap = 4);
 // One above the other (widths may differ).
 RgbImage stacked(const std::vector<RgbImage>& images, int gap = 0);
 
+// Whether this build has giflib (FAN_WITH_GIF); without it write_gif throws and fan figures writes the strip only.
+bool gif_available();
 // An animated GIF (giflib; 256 colours per frame, looping forever), written atomically.
 // fan::Error naming the file when it cannot be written or the frames differ in size.
 void write_gif(const std::filesystem::path& path, const std::vector<RgbImage>& frames, int delay_centiseconds = 60);

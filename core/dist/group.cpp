@@ -2,8 +2,10 @@
 
 #include "core/util/error.h"
 
+#ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 
 #include <cstdlib>
 #include <string>
@@ -85,6 +87,7 @@ std::string resolve_backend(const std::string& asked, const std::string& device)
   return backend;
 }
 
+#ifdef USE_C10D_GLOO
 struct Group::Impl {
   c10::intrusive_ptr<c10d::TCPStore> store;
   c10::intrusive_ptr<c10d::ProcessGroup> group;
@@ -187,6 +190,21 @@ std::string Group::share_string(const std::string& key, const std::string& value
     throw Error(env_.describe() + ": reading \"" + key + "\" from rank 0 failed: " + e.what());
   }
 }
+
+#else
+// This LibTorch has no c10d with Gloo: one process only.
+struct Group::Impl {};
+Group::Group(const Environment& env, const std::string&, std::chrono::milliseconds timeout) : env_(env), timeout_(timeout) {
+  throw Error(env.describe() + ": this build's LibTorch has no c10d with Gloo (USE_C10D_GLOO): data-parallel runs "
+              "need a LibTorch built with distributed support");
+}
+Group::~Group() = default;
+void Group::allreduce_gradients(const std::vector<torch::Tensor>&, double, int64_t) {}
+void Group::allreduce_sum(torch::Tensor&, const char*) {}
+void Group::broadcast(const std::vector<torch::Tensor>&, const char*) {}
+void Group::barrier(const char*) {}
+std::string Group::share_string(const std::string&, const std::string& value) { return value; }
+#endif
 
 Group* current() { return g_current; }
 void set_current(Group* group) { g_current = group; }
