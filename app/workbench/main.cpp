@@ -4,6 +4,10 @@
 #include "inspector_panel.h"
 #include "main_window.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -30,6 +34,20 @@ void save_snapshots(fan::app::MainWindow& window, const QString& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // LibTorch trains in a worker thread here, not in the initial thread as in `fan run`, so libgomp counts
+  // one more thread than there are cores and stops spinning between parallel regions ("throttled"): on
+  // 2 cores the training steps took 1.2× as long as `fan run`'s (bench/results/live_embedding.md).
+  // libgomp reads its settings when it loads, before main, so the workbench starts itself again with
+  // the spin `fan run` gets (300,000 spins, then sleep: no CPU burnt while idle). A user's own
+  // OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr &&
+      std::getenv("FAN_WORKBENCH_OPENMP") == nullptr) {
+    ::setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
+    ::setenv("GOMP_SPINCOUNT", "300000", 1);
+    ::setenv("FAN_WORKBENCH_OPENMP", "1", 1);
+    ::execv("/proc/self/exe", argv);  // only returns on failure: then run as we are
+  }
+
   QApplication app(argc, argv);
   QApplication::setApplicationName("fan-workbench");
   QApplication::setOrganizationName("FAN Workbench");
