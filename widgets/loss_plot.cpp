@@ -1,5 +1,6 @@
 // Live loss curves of one training stage.
 #include "widgets/loss_plot.h"
+#include "widgets/plot_util.h"
 
 #include "core/analysis/curves.h"
 #include "widgets/figure_render.h"
@@ -48,17 +49,6 @@ QString fit_lines(const QFontMetrics& metrics, const QString& text, int width, i
   if (!line.isEmpty()) out << line;
   for (auto& l : out) l = metrics.elidedText(l, Qt::ElideRight, width);
   return out.join('\n');
-}
-// Writes through a temp file so a failed export leaves nothing half-written.
-template <typename Fn>
-bool write_atomically(const QString& path, Fn write) {
-  const QString tmp = path + ".tmp";
-  if (!write(tmp)) {
-    QFile::remove(tmp);
-    return false;
-  }
-  QFile::remove(path);
-  return QFile::rename(tmp, path);
 }
 }  // namespace
 

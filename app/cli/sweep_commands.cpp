@@ -5,6 +5,7 @@
 #include "core/sweep/runner.h"
 #include "core/sweep/sweep.h"
 #include "core/util/error.h"
+#include "core/util/fs.h"
 
 #include <algorithm>
 #include <atomic>
@@ -37,20 +38,10 @@ std::filesystem::path self_executable() {
   return p;
 }
 
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw Error(tmp + ": cannot write");
-  }
-  std::filesystem::rename(tmp, path);
-}
-
 void collect(const std::filesystem::path& dir) {
   const auto summary = sweep::summarize(dir);
-  write_text(dir / "summary.md", summary.markdown);
-  write_text(dir / "summary.csv", summary.csv);
+  util::atomic_write(dir / "summary.md", summary.markdown);
+  util::atomic_write(dir / "summary.csv", summary.csv);
   std::cout << summary.markdown << std::flush;
   std::cerr << "sweep: " << summary.finished << "/" << summary.planned << " runs finished; wrote "
             << (dir / "summary.md").string() << " and summary.csv" << std::endl;
@@ -94,7 +85,7 @@ void run_sweep(const SweepArgs& a) {
   const auto fan = self_executable();
   if (a.slurm) {
     const auto path = dir / "sweep.slurm";
-    write_text(path, sweep::slurm_script(dir, name, runs.size(), fan, a.slurm_options));
+    util::atomic_write(path, sweep::slurm_script(dir, name, runs.size(), fan, a.slurm_options));
     std::filesystem::permissions(path, std::filesystem::perms::owner_exec | std::filesystem::perms::group_exec,
                                  std::filesystem::perm_options::add);
     std::cout << "wrote " << path.string() << " (" << runs.size() << " array tasks); submit with: sbatch "

@@ -1,6 +1,8 @@
 // The embedding plot.
 #include "embedding_panel.h"
 
+#include "widgets/plot_util.h"
+
 #include "core/analysis/tsne.h"
 
 #include <QBuffer>
@@ -272,16 +274,7 @@ void EmbeddingPanel::hover(int v, QMouseEvent* event) {
   const auto* view = viewIn(v);
   if (view == nullptr || !model_) return;
   auto* plot = plots_[v];
-  int64_t best = -1;
-  double best_d = 36;  // within 6 pixels
-  for (int64_t i = 0; i < view->size(); ++i) {
-    const double dx = plot->xAxis->coordToPixel(view->xy[2 * i]) - event->position().x();
-    const double dy = plot->yAxis->coordToPixel(view->xy[2 * i + 1]) - event->position().y();
-    if (dx * dx + dy * dy < best_d) {
-      best_d = dx * dx + dy * dy;
-      best = i;
-    }
-  }
+  const int64_t best = widgets::nearest_point(*plot, view->xy, event->position());
   if (best < 0) {
     QToolTip::hideText();
     return;

@@ -1,6 +1,8 @@
 // The live embedding: layouts off the GUI thread, drawn as they come; a slider and play/pause to replay.
 #include "live_embedding_view.h"
 
+#include "widgets/plot_util.h"
+
 #include "core/io/embedding_frames.h"
 #include "core/io/run_dir.h"
 #include "widgets/figure_render.h"
@@ -357,16 +359,7 @@ void LiveEmbeddingView::hover(int p, QMouseEvent* event) {
   if (shown_ < 0 || xy.empty()) return;
   auto* plot = plots_[p];
   const auto& frame = *frames_[shown_];
-  int64_t best = -1;
-  double best_d = 36;  // within 6 pixels
-  for (int64_t i = 0; 2 * i + 1 < static_cast<int64_t>(xy.size()); ++i) {
-    const double dx = plot->xAxis->coordToPixel(xy[2 * i]) - event->position().x();
-    const double dy = plot->yAxis->coordToPixel(xy[2 * i + 1]) - event->position().y();
-    if (dx * dx + dy * dy < best_d) {
-      best_d = dx * dx + dy * dy;
-      best = i;
-    }
-  }
+  const int64_t best = widgets::nearest_point(*plot, xy, event->position());
   if (best < 0) {
     QToolTip::hideText();
     return;

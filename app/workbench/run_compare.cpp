@@ -5,6 +5,7 @@
 #include "core/sweep/sweep.h"
 #include "runs_table_model.h"
 #include "widgets/figure_render.h"
+#include "widgets/plot_util.h"
 
 #include <qcustomplot.h>
 #include <QComboBox>
@@ -54,17 +55,6 @@ QString result_text(const std::string& name, double v) {
   return QString::number(v, 'f', name == "seconds" ? 1 : 4);
 }
 
-// Writes through a temp file, so a failed export leaves nothing half-written.
-template <typename Fn>
-bool write_atomically(const QString& path, Fn write) {
-  const QString tmp = path + ".tmp";
-  if (!write(tmp) || QFileInfo(tmp).size() == 0) {
-    QFile::remove(tmp);
-    return false;
-  }
-  QFile::remove(path);
-  return QFile::rename(tmp, path);
-}
 
 // A title row above the axes and the legend in a row under them, as LossPlot lays out its plots.
 void layout_plot(QCustomPlot& plot, QCPTextElement*& title) {
@@ -429,15 +419,15 @@ void GroupOverlay::redraw() {
 }
 
 bool GroupOverlay::exportPng(const QString& path, int width, int height) {
-  return write_atomically(path, [&](const QString& tmp) { return plot_->savePng(tmp, width, height); });
+  return widgets::write_atomically(path, [&](const QString& tmp) { return plot_->savePng(tmp, width, height); });
 }
 
 bool GroupOverlay::exportPdf(const QString& path, int width, int height) {
-  return write_atomically(path, [&](const QString& tmp) { return plot_->savePdf(tmp, width, height); });
+  return widgets::write_atomically(path, [&](const QString& tmp) { return plot_->savePdf(tmp, width, height); });
 }
 
 bool GroupOverlay::exportSvg(const QString& path, int width, int height) {
-  return write_atomically(path, [&](const QString& tmp) {
+  return widgets::write_atomically(path, [&](const QString& tmp) {
     QSvgGenerator generator;
     generator.setFileName(tmp);
     generator.setSize(QSize(width, height));
@@ -648,7 +638,7 @@ void ConfigScatter::redraw() {
 }
 
 bool ConfigScatter::exportPng(const QString& path, int width, int height) {
-  return write_atomically(path, [&](const QString& tmp) { return plot_->savePng(tmp, width, height); });
+  return widgets::write_atomically(path, [&](const QString& tmp) { return plot_->savePng(tmp, width, height); });
 }
 
 // ---- RunCompareDialog ----

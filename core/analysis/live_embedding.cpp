@@ -154,39 +154,31 @@ RgbImage rasterize_scatter(const ScatterFigure& figure, int width, int height) {
   return image;
 }
 
-RgbImage side_by_side(const std::vector<RgbImage>& images, int gap) {
+namespace {
+// Images next to each other (horizontal) or one above the other, `gap` white pixels apart.
+RgbImage tiled(const std::vector<RgbImage>& images, int gap, bool horizontal) {
   RgbImage out;
+  int& along = horizontal ? out.width : out.height;
+  int& across = horizontal ? out.height : out.width;
   for (const auto& im : images) {
-    out.width += im.width + (out.width > 0 ? gap : 0);
-    out.height = std::max(out.height, im.height);
+    along += (horizontal ? im.width : im.height) + (along > 0 ? gap : 0);
+    across = std::max(across, horizontal ? im.height : im.width);
   }
   out.rgb.assign(static_cast<size_t>(out.width) * out.height * 3, 255);
-  int x0 = 0;
+  int offset = 0;
   for (const auto& im : images) {
+    const int x0 = horizontal ? offset : 0, y0 = horizontal ? 0 : offset;
     for (int y = 0; y < im.height; ++y)
       std::copy_n(&im.rgb[static_cast<size_t>(y) * im.width * 3], im.width * 3,
-                  &out.rgb[(static_cast<size_t>(y) * out.width + x0) * 3]);
-    x0 += im.width + gap;
+                  &out.rgb[(static_cast<size_t>(y0 + y) * out.width + x0) * 3]);
+    offset += (horizontal ? im.width : im.height) + gap;
   }
   return out;
 }
+}  // namespace
 
-RgbImage stacked(const std::vector<RgbImage>& images, int gap) {
-  RgbImage out;
-  for (const auto& im : images) {
-    out.height += im.height + (out.height > 0 ? gap : 0);
-    out.width = std::max(out.width, im.width);
-  }
-  out.rgb.assign(static_cast<size_t>(out.width) * out.height * 3, 255);
-  int y0 = 0;
-  for (const auto& im : images) {
-    for (int y = 0; y < im.height; ++y)
-      std::copy_n(&im.rgb[static_cast<size_t>(y) * im.width * 3], im.width * 3,
-                  &out.rgb[static_cast<size_t>(y0 + y) * out.width * 3]);
-    y0 += im.height + gap;
-  }
-  return out;
-}
+RgbImage side_by_side(const std::vector<RgbImage>& images, int gap) { return tiled(images, gap, true); }
+RgbImage stacked(const std::vector<RgbImage>& images, int gap) { return tiled(images, gap, false); }
 
 bool gif_available() {
 #ifdef FAN_WITH_GIF

@@ -8,6 +8,7 @@
 #endif
 
 #include <cstdlib>
+#include <map>
 #include <string>
 
 namespace fan::dist {
@@ -168,9 +169,19 @@ void Group::allreduce_sum(torch::Tensor& tensor, const char* what) {
 }
 
 void Group::broadcast(const std::vector<torch::Tensor>& tensors, const char* what) {
-  for (const auto& tensor : tensors) {
-    std::vector<torch::Tensor> t{tensor};
-    collective(env_, timeout_, what, [&] { return impl_->group->broadcast(t); });
+  // One collective per dtype: the tensors flattened into one buffer, then copied back.
+  std::map<c10::ScalarType, std::vector<torch::Tensor>> by_type;
+  for (const auto& t : tensors) by_type[t.scalar_type()].push_back(t);
+  for (auto& [type, group] : by_type) {
+    std::vector<torch::Tensor> views;
+    for (const auto& t : group) views.push_back(t.reshape({-1}));
+    std::vector<torch::Tensor> flat{torch::cat(views)};
+    collective(env_, timeout_, what, [&] { return impl_->group->broadcast(flat); });
+    int64_t offset = 0;
+    for (auto& t : group) {
+      t.copy_(flat[0].narrow(0, offset, t.numel()).view_as(t));
+      offset += t.numel();
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 #include "core/io/config_schema.h"
 #include "core/io/run_dir.h"
 #include "core/util/error.h"
+#include "core/util/fs.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -28,19 +29,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-void write_atomically(const std::filesystem::path& path, const std::string& text) {
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(tmp + ": cannot write");
-    out << text;
-    if (!out.flush()) throw Error(tmp + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(path.string() + ": cannot replace (" + ec.message() + ")");
-}
 
 std::string last_line(const std::filesystem::path& log) {
   std::ifstream in(log);
@@ -89,7 +77,7 @@ Launch prepare(const std::filesystem::path& sweep_dir, const PlannedRun& run, co
   if (options.threads >= 0) config["threads"] = options.threads;
   const auto project = sweep_dir / "projects" / (run.name + ".json");
   std::filesystem::create_directories(project.parent_path());
-  write_atomically(project, config.dump(2) + "\n");
+  util::atomic_write(project, config.dump(2) + "\n");
   return {false, {fan, "run", project.string(), "--out", dir.string(), "--quiet"}};
 }
 
@@ -216,7 +204,7 @@ void write_plan(const std::filesystem::path& sweep_dir, const SweepSpec& spec, c
                     d.front().a.dump() + " → " + d.front().b.dump() + "); use another --out or remove the directory");
     }
   }
-  write_atomically(path, plan_to_json(spec, runs).dump(1) + "\n");
+  util::atomic_write(path, plan_to_json(spec, runs).dump(1) + "\n");
 }
 
 std::vector<PlannedRun> read_plan(const std::filesystem::path& sweep_dir) {
@@ -265,8 +253,11 @@ std::vector<RunOutcome> run_all(const std::filesystem::path& sweep_dir, const st
     while (!stopping && next < total && static_cast<int>(children.size()) < jobs) {
       const size_t i = next++;
       Launch launch;
+      Child c;
+      c.run = i;
       try {
         launch = prepare(sweep_dir, runs[i], options);
+        if (!launch.skip) c.pid = spawn(launch.argv, sweep_dir / (runs[i].name + ".log"));
       } catch (const Error& e) {
         outcomes[i] = {Outcome::kFailed, -1, e.what(), 0};
         done[i] = true;
@@ -281,18 +272,7 @@ std::vector<RunOutcome> run_all(const std::filesystem::path& sweep_dir, const st
         log(label(i) + ": skipped (finished before)");
         continue;
       }
-      Child c;
-      c.run = i;
       c.started = c.last_progress = Clock::now();
-      try {
-        c.pid = spawn(launch.argv, sweep_dir / (runs[i].name + ".log"));
-      } catch (const Error& e) {
-        outcomes[i] = {Outcome::kFailed, -1, e.what(), 0};
-        done[i] = true;
-        ++failed;
-        log(label(i) + ": failed: " + e.what());
-        continue;
-      }
       children[c.pid] = c;
       log(label(i) + ": " + (launch.argv[1] == "resume" ? "resumed" : "started") + " (log: " +
           (sweep_dir / (runs[i].name + ".log")).string() + ")");

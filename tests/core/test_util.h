@@ -1,5 +1,6 @@
 // Helpers shared by the core tests: scratch directories and the data root.
 #pragma once
+#include "core/events/events.h"
 #include "core/util/error.h"
 
 #include <QString>
@@ -32,6 +33,20 @@ std::filesystem::path real_data_root(const std::string& dataset);
 // A project that runs in seconds on write_synthetic_domains(root, …) (synthetic.h): MNIST→USPS
 // digits, full protocol, 3 stage-1 epochs of 32, 24 stage-2 steps, evaluations every 8, 1 thread.
 nlohmann::json tiny_project(const std::filesystem::path& root);
+
+// Asks for a stop once a given step of a given stage has been logged.
+class StopAt : public events::EventSink {
+ public:
+  StopAt(events::StopToken& token, int stage, int64_t step) : token_(token), stage_(stage), step_(step) {}
+  void on_step(const events::StepEvent& e) override {
+    if (e.stage == stage_ && e.step == step_) token_.request_stop();
+  }
+
+ private:
+  events::StopToken& token_;
+  int stage_;
+  int64_t step_;
+};
 
 // Writes bytes to a file (binary), creating parent folders.
 void write_file(const std::filesystem::path& path, const std::string& bytes);

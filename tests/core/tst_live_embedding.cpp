@@ -36,18 +36,7 @@ class FrameCollector : public train::EventSink {
   std::vector<train::EmbeddingFrameEvent> frames;
 };
 
-class StopAt : public train::EventSink {
- public:
-  StopAt(train::StopToken& token, int stage, int64_t step) : token_(token), stage_(stage), step_(step) {}
-  void on_step(const train::StepEvent& e) override {
-    if (e.stage == stage_ && e.step == step_) token_.request_stop();
-  }
-
- private:
-  train::StopToken& token_;
-  int stage_;
-  int64_t step_;
-};
+using test::StopAt;
 
 std::vector<int64_t> steps_of(const std::vector<train::EmbeddingFrameEvent>& frames) {
   std::vector<int64_t> steps;

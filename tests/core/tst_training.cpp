@@ -39,19 +39,7 @@ bool identical(const std::map<std::string, torch::Tensor>& a, const std::map<std
 // A tiny experiment on the synthetic domains (threads = 1: bit-reproducible).
 json tiny_config(const std::filesystem::path& root) { return test::tiny_project(root); }
 
-// Asks for a stop once a given step of a given stage has been logged.
-class StopAt : public train::EventSink {
- public:
-  StopAt(train::StopToken& token, int stage, int64_t step) : token_(token), stage_(stage), step_(step) {}
-  void on_step(const train::StepEvent& e) override {
-    if (e.stage == stage_ && e.step == step_) token_.request_stop();
-  }
-
- private:
-  train::StopToken& token_;
-  int stage_;
-  int64_t step_;
-};
+using test::StopAt;
 
 // The metric stream without wall-clock fields.
 std::vector<json> comparable_metrics(const std::filesystem::path& run) {
