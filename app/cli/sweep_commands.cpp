@@ -42,9 +42,10 @@ void collect(const std::filesystem::path& dir) {
   const auto summary = sweep::summarize(dir);
   util::atomic_write(dir / "summary.md", summary.markdown);
   util::atomic_write(dir / "summary.csv", summary.csv);
+  util::atomic_write(dir / "runs.csv", summary.runs_csv);
   std::cout << summary.markdown << std::flush;
   std::cerr << "sweep: " << summary.finished << "/" << summary.planned << " runs finished; wrote "
-            << (dir / "summary.md").string() << " and summary.csv" << std::endl;
+            << (dir / "summary.md").string() << ", summary.csv and runs.csv (one row per run)" << std::endl;
 }
 
 void run_sweep(const SweepArgs& a) {

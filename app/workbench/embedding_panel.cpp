@@ -4,6 +4,7 @@
 #include "widgets/plot_util.h"
 
 #include "core/analysis/tsne.h"
+#include "core/io/run_dir.h"
 
 #include <QBuffer>
 #include <QComboBox>
@@ -136,7 +137,17 @@ void EmbeddingPanel::setModel(std::shared_ptr<RunModel> model) {
   a_distance_->clear();
   draw();
   figure5_->setEnabled(model_ != nullptr);
+  source_name_ = "source";
+  target_name_ = "target";
   if (model_) {
+    // The legend names the datasets, as the live view's does.
+    try {
+      const auto config = io::RunDirectory(model_->runDir().toStdString()).read_config();
+      source_name_ = "source: " + config.at("source").value("dataset", std::string("?"));
+      target_name_ = "target: " + config.at("target").value("dataset", std::string("?"));
+    } catch (const std::exception&) {
+      // An unreadable config.json: the run model could not have loaded either; keep the plain names.
+    }
     std::weak_ptr<RunModel> weak = model_;
     live_->setThumbnails([weak](int domain, int index) {
       const auto m = weak.lock();
@@ -151,17 +162,22 @@ void EmbeddingPanel::setModel(std::shared_ptr<RunModel> model) {
   status_->setText(model_ ? "Ready: press Compute (" + model_->runDir() + ")" : "Open a run to embed its test images");
 }
 
-void EmbeddingPanel::startLive(const QString& run_dir, const QString& source_name, const QString& target_name) {
+void EmbeddingPanel::startLive(const QString& run_dir, const QString& source_name, const QString& target_name,
+                               int64_t training_threads) {
   live_dir_ = run_dir;
   live_->setThumbnails({});
+  live_->setTrainingUsesEveryCore(LiveEmbeddingView::usesEveryCore(training_threads));
   live_->startLive(source_name, target_name);
 }
 
-void EmbeddingPanel::resumeLive(const QString& run_dir) {
+void EmbeddingPanel::resumeLive(const QString& run_dir, int64_t training_threads) {
   live_dir_ = run_dir;
   live_->setThumbnails({});
+  live_->setTrainingUsesEveryCore(LiveEmbeddingView::usesEveryCore(training_threads));
   live_->loadRun(run_dir, /*follow=*/true);
 }
+
+void EmbeddingPanel::endLive() { live_->endLive(); }
 
 void EmbeddingPanel::addLiveFrame(const EmbeddingFrame& frame) { live_->addFrame(frame); }
 
@@ -236,7 +252,7 @@ void EmbeddingPanel::draw() {
     plot->clearGraphs();
     plot->replot();
   }
-  const std::string source = model_ ? "source" : "", target = model_ ? "target" : "";
+  const std::string source = model_ ? source_name_ : "", target = model_ ? target_name_ : "";
   for (const auto& view : report_.views) {
     const int slot = kTags.indexOf(QString::fromStdString(view.tag));
     if (slot < 0) continue;

@@ -41,8 +41,13 @@ class EmbeddingPanel : public QWidget {
 
   // Live mode (the "Live" tab): a new run's frames as they come, or a resumed run's stored frames
   // followed by its new ones; a reopened run (setModel) replays its stored frames.
-  void startLive(const QString& run_dir, const QString& source_name, const QString& target_name);
-  void resumeLive(const QString& run_dir);
+  // `training_threads`: the run's intra-op threads (0: all cores): with every core training, the live
+  // view lays frames out with PCA until the run ends (LiveEmbeddingView::setTrainingUsesEveryCore).
+  void startLive(const QString& run_dir, const QString& source_name, const QString& target_name,
+                 int64_t training_threads = 0);
+  void resumeLive(const QString& run_dir, int64_t training_threads = 0);
+  // The run ended: the frames skipped while it trained are laid out.
+  void endLive();
   void addLiveFrame(const fan::app::EmbeddingFrame& frame);
   LiveEmbeddingView* liveView() const { return live_; }
 
@@ -67,6 +72,7 @@ class EmbeddingPanel : public QWidget {
   QWidget* figure5_;
   LiveEmbeddingView* live_;
   QString live_dir_;  // the run whose frames the live view holds
+  std::string source_name_ = "source", target_name_ = "target";  // Fig. 5's legend: "source: mnist"
 };
 
 }  // namespace fan::app

@@ -1,6 +1,8 @@
 // The live embedding: layouts off the GUI thread, drawn as they come; a slider and play/pause to replay.
 #include "live_embedding_view.h"
 
+#include "training_worker.h"
+
 #include "widgets/plot_util.h"
 
 #include "core/io/embedding_frames.h"
@@ -18,6 +20,7 @@
 #include <QVBoxLayout>
 #include <QtConcurrent>
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,6 +29,7 @@
 #include <qcustomplot.h>
 
 #include <algorithm>
+#include <thread>
 
 namespace fan::app {
 namespace {
@@ -73,18 +77,26 @@ LiveEmbeddingView::LiveEmbeddingView(QWidget* parent)
   play_button_->setEnabled(false);
   animation_.setInterval(kAnimationTickMs);
   connect(&animation_, &QTimer::timeout, this, &LiveEmbeddingView::animationTick);
+  // Live frames come every few seconds while training takes the cores: a shorter first t-SNE and
+  // fewer warm-started iterations than `fan figures` uses (each frame starts where the last one
+  // ended, so points move continuously; bench/results/live_embedding.md).
+  options_.first_iterations = 500;
+  options_.warm_iterations = 150;
   play_.setInterval(kPlayIntervalMs);
   connect(&play_, &QTimer::timeout, this, [this] {
-    if (shown_ + 1 >= laidOutCount()) {
+    const int next = laidOutAfter(shown_);
+    if (next < 0) {
       setPlaying(false);
       return;
     }
-    slider_->setValue(shown_ + 1);
+    slider_->setValue(next);
   });
   connect(slider_, &QSlider::valueChanged, this, [this](int value) {
-    if (value == shown_ || value >= laidOutCount()) return;
-    follow_ = value == frameCount() - 1;
-    showFrame(value, /*animate=*/value == shown_ + 1);
+    // A frame not laid out yet (skipped while the run trains) shows the laid-out one before it.
+    const int index = laidOutAtOrBefore(value);
+    follow_ = value == slider_->maximum() && index == lastLaidOut();
+    if (index < 0 || index == shown_) return;
+    showFrame(index, /*animate=*/index == laidOutAfter(shown_));
   });
   connect(play_button_, &QPushButton::clicked, this, [this] { setPlaying(!play_.isActive()); });
   connect(method_, &QComboBox::currentIndexChanged, this, [this](int index) {
@@ -116,7 +128,9 @@ void LiveEmbeddingView::clear() {
   ++generation_;
   computing_ = false;
   frames_.clear();
-  layouts_.clear();
+  images_frame_.reset();
+  resetLayouts();
+  live_ = false;
   shown_ = -1;
   follow_ = true;
   drawn_logits_.clear();
@@ -137,6 +151,7 @@ void LiveEmbeddingView::startLive(const QString& source_name, const QString& tar
   clear();
   source_name_ = source_name.toStdString();
   target_name_ = target_name.toStdString();
+  live_ = true;
   status_->setText(tr("Live embedding: waiting for stage 2 (a frame at its start and at every preview point)"));
 }
 
@@ -146,24 +161,47 @@ void LiveEmbeddingView::addFrame(const Frame& frame) {
   size_t keep = frames_.size();
   while (keep > 0 && frames_[keep - 1]->step >= frame->step) --keep;
   if (keep < frames_.size()) {
-    if (laidOutCount() > static_cast<int>(keep)) {
-      if (cancel_) cancel_->store(true);
-      ++generation_;
-      computing_ = false;
-      layouts_.resize(keep);
-    } else if (computing_ && laidOutCount() == static_cast<int>(keep)) {
+    if (computing_ && computing_index_ >= static_cast<int>(keep)) {
       if (cancel_) cancel_->store(true);
       ++generation_;
       computing_ = false;
     }
     frames_.resize(keep);
-    if (shown_ >= static_cast<int>(keep)) shown_ = static_cast<int>(keep) - 1;
-    slider_->setRange(0, std::max(0, laidOutCount() - 1));
+    layouts_.resize(keep);
+    methods_.resize(keep);
+    laid_out_ = static_cast<int>(std::count_if(layouts_.begin(), layouts_.end(), [](const auto& l) { return l.has_value(); }));
+    if (shown_ >= static_cast<int>(keep)) shown_ = laidOutAtOrBefore(static_cast<int>(keep) - 1);
+    slider_->setRange(0, std::max(0, lastLaidOut()));
     follow_ = true;
   }
   frames_.push_back(frame);
+  layouts_.emplace_back();
+  methods_.push_back(options_.method);
+  if (static_cast<int64_t>(frame->images.size()) == frame->rows) images_frame_ = frame;
   updateStatus();
   layoutNext();
+}
+
+void LiveEmbeddingView::endLive() {
+  if (!live_) return;
+  live_ = false;
+  // Frames laid out with PCA while the run took every core: again with the chosen method, in order.
+  const bool stand_in = std::any_of(methods_.begin(), methods_.end(), [this](auto m) { return m != options_.method; });
+  if (stand_in && laidOutCount() > 0) {
+    relayout();
+  } else {
+    updateStatus();
+    layoutNext();
+  }
+}
+
+bool LiveEmbeddingView::usesEveryCore(int64_t training_threads) {
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return training_threads <= 0 || training_threads >= cores;
+}
+
+analysis::LiveLayoutOptions::Method LiveEmbeddingView::methodNow() const {
+  return live_ && busy_ ? analysis::LiveLayoutOptions::Method::kPca : options_.method;
 }
 
 int LiveEmbeddingView::loadRun(const QString& run_dir, bool follow) {
@@ -179,8 +217,10 @@ int LiveEmbeddingView::loadRun(const QString& run_dir, bool follow) {
     status_->setText(tr("Live embedding: cannot read the frames: %1").arg(QString::fromUtf8(e.what())));
     return 0;
   }
-  // A reopened run starts at its first frame; play replays the adaptation.
+  resetLayouts();
+  // A reopened run starts at its first frame; play replays the adaptation. A resumed one is followed live.
   follow_ = follow;
+  live_ = follow;
   updateStatus();
   if (!skipped.empty()) status_->setText(status_->text() + " " + tr("(%n unreadable frame(s) skipped)", nullptr, static_cast<int>(skipped.size())));
   layoutNext();
@@ -195,7 +235,7 @@ void LiveEmbeddingView::setByClass(bool by_class) { colour_->setCurrentIndex(by_
 
 void LiveEmbeddingView::setPlaying(bool playing) {
   if (playing && laidOutCount() > 1) {
-    if (shown_ + 1 >= laidOutCount()) slider_->setValue(0);
+    if (laidOutAfter(shown_) < 0) slider_->setValue(laidOutAfter(-1));
     follow_ = false;
     play_.start();
     play_button_->setText(tr("Pause"));
@@ -210,25 +250,55 @@ void LiveEmbeddingView::relayout() {
   if (cancel_) cancel_->store(true);
   ++generation_;
   computing_ = false;
-  layouts_.clear();
-  const int keep = shown_;
+  const bool was_last = shown_ < 0 || shown_ == lastLaidOut();
+  resetLayouts();
   shown_ = -1;
-  follow_ = keep < 0 || keep == frameCount() - 1;
+  follow_ = was_last;
   layoutNext();
 }
 
+void LiveEmbeddingView::resetLayouts() {
+  layouts_.assign(frames_.size(), std::nullopt);
+  methods_.assign(frames_.size(), options_.method);
+  laid_out_ = 0;
+}
+
+int LiveEmbeddingView::laidOutAtOrBefore(int index) const {
+  for (int i = std::min(index, frameCount() - 1); i >= 0; --i)
+    if (layouts_[i]) return i;
+  return -1;
+}
+
+int LiveEmbeddingView::laidOutAfter(int index) const {
+  for (int i = std::max(0, index + 1); i < frameCount(); ++i)
+    if (layouts_[i]) return i;
+  return -1;
+}
+
+int LiveEmbeddingView::nextToLayOut() const {
+  for (int i = 0; i < frameCount(); ++i)
+    if (!layouts_[i]) return i;
+  return -1;
+}
+
 void LiveEmbeddingView::layoutNext() {
-  if (computing_ || laidOutCount() >= frameCount()) return;
-  const int index = laidOutCount();
+  if (computing_) return;
+  const int index = nextToLayOut();
+  if (index < 0) return;
   computing_ = true;
+  computing_index_ = index;
   cancel_ = std::make_shared<std::atomic<bool>>(false);
   auto cancel = cancel_;
   const auto frame = frames_[index];
-  const auto previous = index > 0 ? std::make_shared<analysis::LiveLayout>(layouts_[index - 1]) : nullptr;
-  const auto options = options_;
+  const int before_index = laidOutAtOrBefore(index - 1);
+  auto options = options_;
+  options.method = methodNow();
+  // t-SNE warm-starts from the frame before only when that one is a t-SNE layout too.
+  const bool chain = before_index >= 0 && methods_[before_index] == options.method;
+  const auto previous = chain ? std::make_shared<analysis::LiveLayout>(*layouts_[before_index]) : nullptr;
   const int generation = generation_;
   auto* watcher = new QFutureWatcher<analysis::LiveLayout>(this);
-  connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, generation, index] {
+  connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, generation, index, method = options.method] {
     watcher->deleteLater();
     if (generation != generation_) return;  // cleared or re-laid out meanwhile
     computing_ = false;
@@ -240,13 +310,15 @@ void LiveEmbeddingView::layoutNext() {
       return;
     }
     if (layout.cancelled) return;
-    layouts_.push_back(std::move(layout));
-    slider_->setRange(0, laidOutCount() - 1);
+    layouts_[index] = std::move(layout);
+    methods_[index] = method;
+    ++laid_out_;
+    slider_->setRange(0, lastLaidOut());
     slider_->setEnabled(laidOutCount() > 1);
     play_button_->setEnabled(laidOutCount() > 1);
     emit laidOut(index);
-    if (shown_ < 0 || follow_) {
-      const bool animate = shown_ >= 0 && shown_ == index - 1;
+    if (shown_ < 0 || (follow_ && index > shown_)) {
+      const bool animate = shown_ >= 0 && laidOutAfter(shown_) == index;
       showFrame(index, animate);
       const QSignalBlocker block(slider_);
       slider_->setValue(index);
@@ -255,31 +327,40 @@ void LiveEmbeddingView::layoutNext() {
     layoutNext();
   });
   watcher->setFuture(QtConcurrent::run([frame, previous, options, cancel] {
-    // The layout yields to the training it shows: one thread at the lowest CPU priority (Linux nice is
-    // per thread), restored afterwards since the pool thread is shared.
-    const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+    // The layout yields to the training it shows: one thread under SCHED_IDLE (it runs only when a
+    // core has nothing else to do, and any waking training thread preempts it; Linux schedules
+    // threads, not processes), restored afterwards since the pool thread is shared. Where SCHED_IDLE
+    // is refused, the lowest nice.
+    const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
+    const int policy_before = ::sched_getscheduler(tid);
+    sched_param param_before{};
+    ::sched_getparam(tid, &param_before);
     errno = 0;
-    const int before = ::getpriority(PRIO_PROCESS, tid);
-    const bool known = errno == 0;
-    ::setpriority(PRIO_PROCESS, tid, 19);
+    const int nice_before = ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+    const bool nice_known = errno == 0;
+    const sched_param idle{};
+    if (::sched_setscheduler(tid, SCHED_IDLE, &idle) != 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 19);
     auto one_thread = options;
     one_thread.threads = 1;
     struct Restore {
-      id_t tid;
-      int before;
-      bool known;
+      pid_t tid;
+      int policy;
+      sched_param param;
+      int nice;
+      bool nice_known;
       ~Restore() {
-        if (known) ::setpriority(PRIO_PROCESS, tid, before);
+        if (policy >= 0) ::sched_setscheduler(tid, policy, &param);
+        if (nice_known) ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), nice);
       }
-    } restore{tid, before, known};
+    } restore{tid, policy_before, param_before, nice_before, nice_known};
     return analysis::layout_frame(*frame, previous.get(), one_thread, [cancel] { return cancel->load(); });
   }));
   updateStatus();
 }
 
 void LiveEmbeddingView::showFrame(int index, bool animate) {
-  if (index < 0 || index >= laidOutCount()) return;
-  const auto& layout = layouts_[index];
+  if (!isLaidOut(index)) return;
+  const auto& layout = *layouts_[index];
   const bool can_animate = animate && drawn_logits_.size() == layout.logits_xy.size() &&
                            drawn_hd_.size() == layout.hd_xy.size();
   shown_ = index;
@@ -302,9 +383,9 @@ void LiveEmbeddingView::animationTick() {
     return;
   }
   ++animation_step_;
-  const double t = std::min(1.0, static_cast<double>(animation_step_) / kAnimationTicks);
+  const double t = isVisible() ? std::min(1.0, static_cast<double>(animation_step_) / kAnimationTicks) : 1.0;
   const double s = t * t * (3 - 2 * t);  // ease in and out
-  const auto& to = layouts_[shown_];
+  const auto& to = *layouts_[shown_];
   auto mix = [s](const std::vector<float>& a, const std::vector<float>& b) {
     std::vector<float> out(b.size());
     for (size_t k = 0; k < b.size(); ++k) out[k] = static_cast<float>(a[k] + s * (b[k] - a[k]));
@@ -319,6 +400,12 @@ void LiveEmbeddingView::drawPositions(const std::vector<float>& logits_xy, const
   const auto& frame = *frames_[shown_];
   drawn_logits_ = logits_xy;
   drawn_hd_ = hd_xy;
+  // Hidden (another tab, a closed dock): no drawing while training runs; drawn when shown.
+  if (!isVisible()) {
+    stale_ = true;
+    return;
+  }
+  stale_ = false;
   const std::pair<const std::vector<float>*, const char*> spaces[] = {{&drawn_logits_, "logits"},
                                                                       {&drawn_hd_, "domain-specific (hd)"}};
   for (int p = 0; p < 2; ++p) {
@@ -341,9 +428,14 @@ void LiveEmbeddingView::drawPositions(const std::vector<float>& logits_xy, const
   }
 }
 
+void LiveEmbeddingView::showEvent(QShowEvent* event) {
+  QWidget::showEvent(event);
+  if (stale_ && shown_ >= 0) drawPositions(std::vector<float>(drawn_logits_), std::vector<float>(drawn_hd_));
+}
+
 void LiveEmbeddingView::updateStatus() {
   if (frameCount() == 0) return;
-  const QString method = options_.method == analysis::LiveLayoutOptions::Method::kPca ? tr("PCA") : tr("t-SNE");
+  const QString method = methodNow() == analysis::LiveLayoutOptions::Method::kPca ? tr("PCA") : tr("t-SNE");
   QString text = tr("%1 of %n frame(s) laid out (%2)", nullptr, frameCount()).arg(laidOutCount()).arg(method);
   if (shown_ >= 0)
     text += " — " + tr("step %1 of stage 2; %2 source and %3 target test images")
@@ -351,6 +443,9 @@ void LiveEmbeddingView::updateStatus() {
                         .arg(std::count(frames_[shown_]->domain.begin(), frames_[shown_]->domain.end(), 0))
                         .arg(std::count(frames_[shown_]->domain.begin(), frames_[shown_]->domain.end(), 1));
   if (computing_) text += " — " + tr("laying out the next frame…");
+  if (live_ && busy_ && options_.method != analysis::LiveLayoutOptions::Method::kPca)
+    text += " — " + tr("PCA while training takes every core (t-SNE would slow it down); t-SNE when the run ends. "
+                       "Leave a core free (Run → threads) for t-SNE frame by frame");
   status_->setText(text);
 }
 
@@ -368,8 +463,12 @@ void LiveEmbeddingView::hover(int p, QMouseEvent* event) {
   const int predicted = static_cast<int>(std::max_element(row, row + frame.logit_cols) - row);
   const int domain = frame.domain[best];
   QString image_html;
-  if (thumbnails_) {
-    const QImage image = thumbnails_(domain, frame.index[best]);
+  // A reopened run's test images, else (a live run) those its first frame carried.
+  const bool live_image = !thumbnails_ && images_frame_ && images_frame_->rows == frame.rows &&
+                          images_frame_->index[best] == frame.index[best] && images_frame_->domain[best] == domain;
+  if (thumbnails_ || live_image) {
+    const QImage image = thumbnails_ ? thumbnails_(domain, frame.index[best])
+                                     : to_qimage(images_frame_->images[static_cast<size_t>(best)]);
     if (!image.isNull()) {
       QByteArray png;
       QBuffer buffer(&png);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 class QCustomPlot;
@@ -36,6 +37,18 @@ class LiveEmbeddingView : public QWidget {
   // A run starts: forget the frames, follow the new ones as they come.
   void startLive(const QString& source_name, const QString& target_name);
   void addFrame(const Frame& frame);
+  // The run ended (finished or stopped): frames laid out with PCA while it trained are laid out
+  // again with the chosen method (t-SNE).
+  void endLive();
+  // Whether the run's training takes every core. Then any layout work takes CPU from training (an
+  // OpenMP team waits at its barrier for a preempted thread): while it trains, frames are laid out
+  // with PCA (milliseconds), t-SNE when it ends. With a core to spare, t-SNE frame by frame.
+  void setTrainingUsesEveryCore(bool busy) { busy_ = busy; }
+  bool trainingUsesEveryCore() const { return busy_; }
+  // For a run with `training_threads` intra-op threads (0: all cores) on this machine.
+  static bool usesEveryCore(int64_t training_threads);
+  // The method frame `frame`'s layout used (PCA while a busy run trains).
+  analysis::LiveLayoutOptions::Method laidOutWith(int frame) const { return methods_.at(static_cast<size_t>(frame)); }
   // A reopened run: its stored frames (RUN_DIR/embedding), for the slider; the domains' names
   // from its config.json. Returns how many. `follow`: show new frames as they come (a resumed run).
   int loadRun(const QString& run_dir, bool follow = false);
@@ -46,7 +59,8 @@ class LiveEmbeddingView : public QWidget {
   void setPlaying(bool playing);
 
   int frameCount() const { return static_cast<int>(frames_.size()); }
-  int laidOutCount() const { return static_cast<int>(layouts_.size()); }
+  int laidOutCount() const { return laid_out_; }
+  bool isLaidOut(int frame) const { return frame >= 0 && frame < frameCount() && layouts_[frame].has_value(); }
   int shownFrame() const { return shown_; }  // -1: none yet
   int64_t shownStep() const;
   bool busy() const { return computing_; }
@@ -60,8 +74,20 @@ class LiveEmbeddingView : public QWidget {
   void laidOut(int frame);
   void shown(int frame);
 
+ protected:
+  void showEvent(QShowEvent* event) override;
+
  private:
   void layoutNext();
+  // The frame to lay out next (-1: none), in order.
+  int nextToLayOut() const;
+  // The method for layouts now: PCA while a busy run trains, else the chosen one.
+  analysis::LiveLayoutOptions::Method methodNow() const;
+  // The laid-out frame nearest at or before `index` (-1: none), and the first after it.
+  int laidOutAtOrBefore(int index) const;
+  int laidOutAfter(int index) const;
+  int lastLaidOut() const { return laidOutAtOrBefore(frameCount() - 1); }
+  void resetLayouts();
   void showFrame(int index, bool animate);
   void drawPositions(const std::vector<float>& logits_xy, const std::vector<float>& hd_xy);
   void animationTick();
@@ -70,10 +96,15 @@ class LiveEmbeddingView : public QWidget {
   void updateStatus();
 
   std::vector<Frame> frames_;
-  std::vector<analysis::LiveLayout> layouts_;  // layouts_[i] is frames_[i]'s, computed in order
+  std::vector<std::optional<analysis::LiveLayout>> layouts_;  // layouts_[i] is frames_[i]'s once laid out
+  int laid_out_ = 0;
   analysis::LiveLayoutOptions options_;
   bool by_class_ = false;
   bool computing_ = false;
+  int computing_index_ = -1;
+  bool live_ = false;  // following a run that trains
+  bool busy_ = false;  // its training takes every core
+  std::vector<analysis::LiveLayoutOptions::Method> methods_;  // per laid-out frame: the method used
   int generation_ = 0;  // bumped by clear() and a method change: a layout of an older generation is dropped
   bool follow_ = true;  // show each new frame as soon as it is laid out
   int shown_ = -1;
@@ -82,8 +113,10 @@ class LiveEmbeddingView : public QWidget {
   // Interpolation from the shown positions to the next frame's (points travel instead of jumping).
   std::vector<float> from_logits_, from_hd_, drawn_logits_, drawn_hd_;
   int animation_step_ = 0;
+  bool stale_ = false;  // positions changed while hidden: drawn when shown
   QTimer animation_, play_;
   Thumbnails thumbnails_;
+  Frame images_frame_;  // a live run's frame that carried the sample's images (hover thumbnails)
 
   QVector<QCustomPlot*> plots_;
   QComboBox *method_, *colour_;

@@ -248,6 +248,7 @@ void MainWindow::createWorker() {
   connect(worker_, &TrainingWorker::failed, this, [this](const QString& error) {
     flushCurves();
     setRunning(false);
+    embedding_->endLive();
     appendLog(tr("error: %1").arg(error));
     runs_->refresh();
     // A sweep's failed run is marked in the sweep panel and the queue goes on: no box to dismiss.
@@ -501,7 +502,8 @@ void MainWindow::startRun(const io::ExperimentConfig& config, const QString& dir
   previews_->clear();
   results_label_->clear();
   showResults(nullptr, QString());
-  embedding_->startLive(dir, QString::fromStdString(config.source.dataset), QString::fromStdString(config.target.dataset));
+  embedding_->startLive(dir, QString::fromStdString(config.source.dataset), QString::fromStdString(config.target.dataset),
+                        config.threads);
   worker_->stopToken().reset();
   setRunning(true);
   appendLog(tr("run directory: %1").arg(run_dir_));
@@ -515,8 +517,11 @@ bool MainWindow::resumeRun(const QString& dir) {
   previews_->clear();
   results_label_->clear();
   // The live curves continue from what the run has logged so far.
+  int64_t threads = 0;
   try {
-    live_curves_ = analysis::curves_from_metrics(io::RunDirectory(dir.toStdString()).read_metrics());
+    const io::RunDirectory run(dir.toStdString());
+    live_curves_ = analysis::curves_from_metrics(run.read_metrics());
+    threads = run.read_config().value("threads", int64_t{0});
   } catch (const std::exception& e) {
     appendLog(tr("error: %1").arg(QString::fromUtf8(e.what())));
     warn(tr("Cannot resume run"), QString::fromUtf8(e.what()));
@@ -524,7 +529,7 @@ bool MainWindow::resumeRun(const QString& dir) {
   }
   for (int stage : {1, 2}) stagePlot(stage)->setCurves(live_curves_.stage(stage));
   selection_->setCurves(live_curves_);
-  embedding_->resumeLive(dir);
+  embedding_->resumeLive(dir, threads);
   worker_->stopToken().reset();
   setRunning(true);
   appendLog(tr("resuming %1").arg(dir));
@@ -597,6 +602,7 @@ void MainWindow::onStep(const events::StepEvent& p) {
 void MainWindow::onFinished(const io::Results& r) {
   flushCurves();
   setRunning(false);
+  embedding_->endLive();
   if (!r.finished()) {
     appendLog(tr("stopped; resume it from File → Resume run or `fan resume %1`").arg(run_dir_));
   } else {

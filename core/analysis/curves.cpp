@@ -37,6 +37,7 @@ Rgb series_color(const std::string& name, size_t fallback_index) {
       {"Lr", kTab10[2]},
       {"L_advD", kTab10[3]},
       {"L_advM", kTab10[4]},
+      {"Lim", kTab10[5]},  // beyond the paper: stage2.information_maximization
       {"total", kTab10[7]},
       // D's accuracy sits on the accuracy axis beside the test accuracies: a colour no loss or
       // test accuracy has (its dash-dot pen is FigureRenderer::styleGraph's).

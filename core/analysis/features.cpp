@@ -87,7 +87,7 @@ Features extract_features(models::FanNet& net, const torch::Tensor& images, int6
   std::vector<Features> parts;
   for (int64_t begin = 0; begin < images.size(0); begin += batch_size) {
     const auto batch = images.narrow(0, begin, std::min(batch_size, images.size(0) - begin));
-    auto out = net->forward(batch);
+    auto out = net->features(batch);
     Features f;
     if (out.domain_specific.defined()) f.domain_specific = out.domain_specific.to(torch::kCPU).contiguous();
     f.task_specific = out.task_specific.to(torch::kCPU).contiguous();
@@ -143,7 +143,7 @@ SwapResult swap_reconstructions(models::FanNet& target_net, models::FanNet& sour
   target_net->eval();
   source_net->eval();
   const auto partners = torch::tensor(r.source_partner, torch::kLong).to(source_images.device());
-  r.target_domain_specific = target_net->forward(target_images).domain_specific;
+  r.target_domain_specific = target_net->features(target_images).domain_specific;
   r.source_logits = source_net->classify(source_images.index_select(0, partners));
   r.reconstruction = target_net->decode(r.target_domain_specific, r.source_logits);
   target_net->train(target_training);

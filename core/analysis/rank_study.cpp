@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <sstream>
 
@@ -34,17 +35,12 @@ struct RunPoints {
   std::map<int64_t, double> accuracy;
   std::map<int64_t, double> d_accuracy;  // the discriminator's accuracy logged at that step
   io::Results results;
+  std::string pair;
 };
 
 std::string task_of(const nlohmann::json& config) {
-  auto side = [&](const char* key) {
-    const auto& d = config.at(key);
-    return d.value("dataset", std::string("?")) +
-           (d.value("dataset", "") == "folder" ? ":" + d.value("folder", "") : "");
-  };
   const auto& model = config.contains("model") ? config.at("model") : nlohmann::json::object();
-  return side("source") + "→" + side("target") + " " +
-         config.at("source").value("protocol", std::string("?")) + ", " +
+  return pair_of(config) + " " + config.at("source").value("protocol", std::string("?")) + ", " +
          model.value("variant", std::string("full"));
 }
 
@@ -57,6 +53,15 @@ std::string fixed(double v, int digits = 3) {
 }
 
 }  // namespace
+
+std::string pair_of(const nlohmann::json& config) {
+  auto side = [&](const char* key) {
+    const auto& d = config.at(key);
+    return d.value("dataset", std::string("?")) +
+           (d.value("dataset", "") == "folder" ? ":" + d.value("folder", "") : "");
+  };
+  return side("source") + "→" + side("target");
+}
 
 double spearman(const std::vector<double>& x, const std::vector<double>& y) {
   if (x.size() != y.size() || x.size() < 2) return std::nan("");
@@ -105,6 +110,7 @@ TaskRuns read_runs(const std::vector<std::filesystem::path>& paths, std::vector<
     }
     RunPoints points;
     points.results = *summary.results;
+    points.pair = pair_of(summary.config);
     for (const auto& record : run.read_metrics()) {
       if (const auto* v = std::get_if<events::ValidatorEvent>(&record);
           v && v->stage == 2 && v->network == "target")
@@ -134,6 +140,7 @@ TaskStudy score_task(const std::string& task,
                      const std::vector<std::pair<std::filesystem::path, RunPoints>>& runs) {
   TaskStudy study;
   study.task = task;
+  study.pair = runs.empty() ? std::string() : runs.front().second.pair;
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>>
       pooled;  // validator → (values, accuracy)
   std::map<std::string, std::vector<double>> minus_last, minus_oracle;
@@ -192,6 +199,37 @@ std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>&
                                        std::vector<std::string>* skipped) {
   std::vector<TaskStudy> out;
   for (const auto& [task, runs] : read_runs(paths, skipped)) out.push_back(score_task(task, runs));
+  return out;
+}
+
+std::vector<HeldOutChoice> choose_leave_one_pair_out(const std::vector<TaskStudy>& tasks,
+                                                     const std::map<std::string, std::vector<std::string>>& usable) {
+  std::vector<HeldOutChoice> out;
+  for (const auto& [pair, candidates] : usable) {
+    HeldOutChoice choice;
+    choice.pair = pair;
+    double best = -std::numeric_limits<double>::infinity();
+    for (const auto& v : candidates) {
+      double sum = 0;
+      std::vector<std::string> on;
+      for (const auto& t : tasks) {
+        if (t.pair == pair) continue;
+        const auto it = std::find_if(t.scores.begin(), t.scores.end(), [&](const ValidatorScore& s) { return s.validator == v; });
+        if (it == t.scores.end() || !std::isfinite(it->spearman)) continue;
+        sum += it->spearman;
+        on.push_back(t.task);
+      }
+      if (on.empty()) continue;
+      const double mean = sum / static_cast<double>(on.size());
+      if (mean > best) {  // ties: the first in name order
+        best = mean;
+        choice.validator = v;
+        choice.mean_spearman = mean;
+        choice.chosen_on = on;
+      }
+    }
+    out.push_back(std::move(choice));
+  }
   return out;
 }
 

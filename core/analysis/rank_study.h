@@ -2,6 +2,8 @@
 // rank correlation with target accuracy and what its pick gains over the last iterate.
 // Target labels are read here only to score the validators, never to choose anything.
 #pragma once
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <map>
 #include <string>
@@ -23,6 +25,7 @@ struct ValidatorScore {
 
 struct TaskStudy {
   std::string task;  // "mnist→usps sampled, full": pair, protocol and method
+  std::string pair;  // "mnist→usps": the source and target datasets (both protocols share the target's test set)
   std::vector<std::filesystem::path> runs;
   double mean_last = 0, mean_oracle = 0;  // mean test top-1 of the last iterate and of the oracle pick
   std::vector<ValidatorScore> scores;     // by validator name
@@ -33,6 +36,22 @@ struct TaskStudy {
 // A run without validator records is listed in `skipped` with why.
 std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>& paths,
                                        std::vector<std::string>* skipped = nullptr);
+
+// "mnist→usps" from a run's config (source and target datasets; a folder dataset with its folder).
+std::string pair_of(const nlohmann::json& config);
+
+// Leave one pair out: for each pair, the validator to pick its checkpoints with, chosen on the
+// *other* pairs' tasks only (highest mean Spearman ρ over them), so that no pair's own target
+// labels choose anything. Only validators that pick (not d_accuracy) and that every run of the pair
+// can use are candidates. validator empty when no other pair scores any.
+struct HeldOutChoice {
+  std::string pair;
+  std::string validator;
+  double mean_spearman = 0;             // over the tasks below
+  std::vector<std::string> chosen_on;   // the other pairs' tasks
+};
+std::vector<HeldOutChoice> choose_leave_one_pair_out(const std::vector<TaskStudy>& tasks,
+                                                     const std::map<std::string, std::vector<std::string>>& usable);
 
 std::string rank_study_markdown(const std::vector<TaskStudy>& tasks);
 std::string rank_study_csv(const std::vector<TaskStudy>& tasks);

@@ -82,6 +82,9 @@ struct EmbeddingFrameEvent {
   std::vector<int32_t> domain;      // per row: 0 source, 1 target
   std::vector<int32_t> label;       // per row: the true class
   std::vector<int32_t> index;       // per row: the image's row in its domain's test set
+  // Per row, the image itself: only in the first frame a run (or a resumed run) sends, for the live
+  // view's hover thumbnails; not stored with the frames (a reopened run has its test sets).
+  std::vector<ImageBuffer> images;
 };
 
 // Receives events on the training thread; implementations forward them

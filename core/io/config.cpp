@@ -110,6 +110,7 @@ void add_paper_values(std::vector<FieldSpec>& s) {
       {"loss.target_mutual_information", {"off (the paper tried it: no gain)", ""}},
       {"stage2.source_prior", {"source (the source's own class mix)", ""}},
       {"stage2.select", {"last (the last iterate)", ""}},
+      {"stage2.information_maximization", {"— (not in the paper: an extension, SHOT 2020)", ""}},
       {"eval.every", {kSetting, ""}},
       {"eval.batch_size", {kSetting, ""}},
       {"eval.validator_images", {"— (the paper uses no validator)", ""}},
@@ -217,6 +218,11 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(ranged(field("stage2.discriminator_lr", FieldType::kNumber, 2e-4, "stage 2", "", "Adam learning rate of the discriminator"), 0, 10, true));
   s.push_back(ranged(field("stage2.beta1", FieldType::kNumber, 0.5, "stage 2", "", "Adam β1"), 0, 1));
   s.push_back(ranged(field("stage2.beta2", FieldType::kNumber, 0.999, "stage 2", "", "Adam β2"), 0, 1));
+  s.push_back(ranged(field("stage2.information_maximization", FieldType::kNumber, 0.0, "stage 2", "",
+                           "Beyond the paper (SHOT, Liang et al. 2020): weight of an information-maximisation term on "
+                           "the target network's predictions, the mean entropy of each target image's softmax minus "
+                           "the entropy of the batch's mean softmax (confident, diverse predictions); 0: the paper's FAN"),
+                     0, 1e6));
   s.push_back(field("stage2.train_classifier", FieldType::kBool, true, "stage 2", "",
                     "train the target network's logit map M in stage 2 (off: it keeps the source's, as ADDA keeps "
                     "its classifier; only the encoder and decoder adapt)"));
@@ -576,6 +582,7 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.stage2_batch_size = j["stage2"]["batch_size"];
   c.stage2_lr = j["stage2"]["lr"];
   c.stage2_discriminator_lr = j["stage2"]["discriminator_lr"];
+  c.stage2_information_maximization = j["stage2"]["information_maximization"];
   c.stage2_beta1 = j["stage2"]["beta1"];
   c.stage2_beta2 = j["stage2"]["beta2"];
   c.stage2_train_classifier = j["stage2"]["train_classifier"];

@@ -38,6 +38,7 @@ struct ExperimentConfig {
   double stage1_lr = 2e-4, stage1_beta1 = 0.5, stage1_beta2 = 0.999;
   int64_t stage2_iterations = 3000, stage2_batch_size = 128;
   double stage2_lr = 2e-4, stage2_discriminator_lr = 2e-4, stage2_beta1 = 0.5, stage2_beta2 = 0.999;
+  double stage2_information_maximization = 0;  // beyond the paper (SHOT): 0 = FAN as published
   bool stage2_train_classifier = true;  // false: the target keeps the source's logit map M (as ADDA)
   // "source": D sees source logits in the source's class mix (the paper);
   // "target_estimate": source images drawn so their class mix matches the

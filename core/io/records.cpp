@@ -315,6 +315,7 @@ json to_json(const Results& r) {
   j["device"] = r.device;
   j["threads"] = r.threads;
   j["versions"] = {{"fan", r.fan_version}, {"torch", r.torch_version}};
+  if (!r.fan_commit.empty()) j["versions"]["commit"] = r.fan_commit;
   if (!r.proxy_a_distance.is_null()) j["proxy_a_distance"] = r.proxy_a_distance;
   if (!r.picks.empty()) {
     auto& picks = j["picks"];
@@ -365,6 +366,7 @@ Results results_from_json(const json& j, const std::string& origin) {
     const auto v = f.object("versions");
     r.fan_version = v.string_or("fan", "");
     r.torch_version = v.string_or("torch", "");
+    r.fan_commit = v.string_or("commit", "");
   }
   if (f.has("proxy_a_distance")) r.proxy_a_distance = f.at("proxy_a_distance");
   if (f.has("picks")) {

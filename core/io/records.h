@@ -110,6 +110,7 @@ struct Results {
   std::string device;
   int64_t threads = 0;
   std::string fan_version, torch_version;
+  std::string fan_commit;  // the source commit the program was built from ("" in runs made before it was recorded)
   nlohmann::json proxy_a_distance;  // added by `fan figures` (null until then)
   // Checkpoint selection: per validator (and "oracle", for information: it uses test labels)
   // the step it picked and that network on the whole target test set; "last" is `adapted`.

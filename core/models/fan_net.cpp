@@ -91,19 +91,25 @@ std::pair<torch::Tensor, torch::Tensor> FanNetImpl::split(const torch::Tensor& h
           h.narrow(1, options.domain_specific_dim, options.latent_dim - options.domain_specific_dim)};
 }
 
-FanOutput FanNetImpl::forward(const torch::Tensor& x) {
+FanOutput FanNetImpl::features(const torch::Tensor& x) {
   FanOutput out;
   const auto h = encoder->forward(x);
   std::tie(out.domain_specific, out.task_specific) = split(h);
   out.logits = logit_map(out.task_specific);
+  if (options.variant == Variant::kAdda) out.domain_specific = torch::Tensor();
+  return out;
+}
+
+FanOutput FanNetImpl::forward(const torch::Tensor& x) {
+  FanOutput out = features(x);
   switch (options.variant) {
     case Variant::kFull:
     case Variant::kConcatenation:
       out.reconstruction = decoder->forward(torch::cat({out.domain_specific, out.logits}, 1));
       break;
     case Variant::kSeparation: out.reconstruction = decoder->forward(out.domain_specific); break;
-    case Variant::kJoint: out.reconstruction = decoder->forward(h); break;
-    case Variant::kAdda: out.domain_specific = torch::Tensor(); break;
+    case Variant::kJoint: out.reconstruction = decoder->forward(out.domain_specific); break;  // hd is h
+    case Variant::kAdda: break;
   }
   return out;
 }

@@ -41,6 +41,9 @@ struct FanNetImpl : torch::nn::Module {
   explicit FanNetImpl(const FanNetOptions& options);
 
   FanOutput forward(const torch::Tensor& x);
+  // forward without the decoder (reconstruction undefined): hd, ht and logits, for evaluation-time
+  // uses (validators, the live embedding, features for the figures).
+  FanOutput features(const torch::Tensor& x);
   // Logits only, skipping the decoder (evaluation, stage-2 source logits).
   torch::Tensor classify(const torch::Tensor& x);
   // The decoder on explicit parts (Fig. 6b swaps hd and logits across images).

@@ -182,11 +182,12 @@ void write_plan(const std::filesystem::path& sweep_dir, const SweepSpec& spec, c
   const auto path = plan_path(sweep_dir);
   if (std::filesystem::exists(path)) {
     const auto before = plan_from_json(io::read_json_file(path), path.string());
-    if (before.size() != runs.size())
+    // The spec may add runs after the planned ones (more seeds for some cases), never drop or change one.
+    if (before.size() > runs.size())
       throw Error(path.string() + ": this directory holds another sweep (" + std::to_string(before.size()) +
                   " runs planned, the spec now expands to " + std::to_string(runs.size()) +
                   "); use another --out or remove the directory");
-    for (size_t i = 0; i < runs.size(); ++i) {
+    for (size_t i = 0; i < before.size(); ++i) {
       if (before[i].name != runs[i].name)
         throw Error(path.string() + ": run " + std::to_string(i) + " was \"" + before[i].name + "\", the spec now "
                     "gives \"" + runs[i].name + "\"; use another --out or remove the directory");

@@ -30,7 +30,8 @@ struct RunOutcome {
 };
 
 // Writes SWEEP_DIR/sweep.json (atomically) and the runs' project files SWEEP_DIR/projects/NAME.json.
-// An existing plan must list the same runs (names and configs), else an error says what changed.
+// An existing plan must list the same runs (names and configs) first; the spec may add runs after them
+// (more seeds for some cases). Anything else is an error saying what changed.
 void write_plan(const std::filesystem::path& sweep_dir, const SweepSpec& spec, const std::vector<PlannedRun>& runs);
 // The plan in SWEEP_DIR/sweep.json.
 std::vector<PlannedRun> read_plan(const std::filesystem::path& sweep_dir);

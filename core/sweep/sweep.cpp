@@ -1,5 +1,7 @@
 #include "core/sweep/sweep.h"
 
+#include "core/analysis/rank_study.h"
+
 #include "core/io/config_schema.h"
 #include "core/io/run_dir.h"
 #include "core/util/error.h"
@@ -125,6 +127,22 @@ TableLayout layout_from(const json& j, const std::string& where) {
 
 }  // namespace
 
+namespace {
+
+std::vector<int64_t> read_seeds(const json& s, const std::string& where) {
+  if (!s.is_array() || s.empty()) throw Error(where + ": seeds: expected a non-empty list of integers");
+  std::vector<int64_t> out;
+  std::set<int64_t> seen;
+  for (const auto& v : s) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0) throw Error(where + ": seeds: expected integers ≥ 0, got " + v.dump());
+    if (!seen.insert(v.get<int64_t>()).second) throw Error(where + ": seeds: " + v.dump() + " listed twice");
+    out.push_back(v.get<int64_t>());
+  }
+  return out;
+}
+
+}  // namespace
+
 SweepSpec spec_from_json(const json& j, const std::string& origin, const std::filesystem::path& base_dir) {
   if (!j.is_object()) throw Error(origin + ": expected a JSON object at the top level");
   check_keys(j, {"name", "project", "base", "set", "axes", "seeds", "seed_major", "cases", "out", "table",
@@ -186,17 +204,7 @@ SweepSpec spec_from_json(const json& j, const std::string& origin, const std::fi
     }
   }
 
-  if (j.contains("seeds")) {
-    const auto& s = j["seeds"];
-    if (!s.is_array() || s.empty()) throw Error(origin + ": seeds: expected a non-empty list of integers");
-    std::set<int64_t> seen;
-    for (const auto& v : s) {
-      if (!v.is_number_integer() || v.get<int64_t>() < 0)
-        throw Error(origin + ": seeds: expected integers ≥ 0, got " + v.dump());
-      if (!seen.insert(v.get<int64_t>()).second) throw Error(origin + ": seeds: " + v.dump() + " listed twice");
-      spec.seeds.push_back(v.get<int64_t>());
-    }
-  }
+  if (j.contains("seeds")) spec.seeds = read_seeds(j["seeds"], origin);
 
   if (j.contains("seed_major")) {
     if (!j["seed_major"].is_boolean()) throw Error(origin + ": seed_major: expected true or false");
@@ -211,7 +219,7 @@ SweepSpec spec_from_json(const json& j, const std::string& origin, const std::fi
       std::string where = origin + ": cases[" + std::to_string(i) + "]";
       if (!c.is_object() || !c.contains("name") || !c["name"].is_string() || c["name"].get<std::string>().empty())
         throw Error(where + ": expected an object with a non-empty \"name\"");
-      check_keys(c, {"name", "project", "set", "labels", "description"}, where);
+      check_keys(c, {"name", "project", "set", "labels", "description", "seeds"}, where);
       Case kase;
       kase.name = c["name"].get<std::string>();
       where += " (" + kase.name + ")";
@@ -223,6 +231,7 @@ SweepSpec spec_from_json(const json& j, const std::string& origin, const std::fi
         throw Error(where + ": no project: give the case a \"project\" or the sweep a \"project\"/\"base\"");
       }
       if (c.contains("set")) kase.settings = read_settings(c["set"], where + ": set");
+      if (c.contains("seeds")) kase.seeds = read_seeds(c["seeds"], where);
       if (c.contains("labels")) {
         if (!c["labels"].is_object()) throw Error(where + ": labels: expected an object of strings");
         for (const auto& [k, v] : c["labels"].items()) {
@@ -303,7 +312,8 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
         parts.push_back(name_part(shown + "=" + text_of(value)));
       }
       run.group = parts.empty() ? spec.name : join(parts, "-");
-      const std::vector<int64_t> seeds = spec.seeds.empty() ? std::vector<int64_t>{-1} : spec.seeds;
+      const std::vector<int64_t> seeds = !kase.seeds.empty() ? kase.seeds
+                                         : spec.seeds.empty() ? std::vector<int64_t>{-1} : spec.seeds;
       for (const auto seed : seeds) {
         PlannedRun r = run;
         json config = base;
@@ -323,9 +333,15 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
       }
     }
   }
-  if (spec.seed_major && !spec.seeds.empty()) {
+  // Every group's first seed first; the seeds only some cases have (listed after the sweep's) come last,
+  // so that adding seeds to cases only appends runs to a plan.
+  std::vector<int64_t> all_seeds = spec.seeds;
+  for (const auto& kase : spec.cases)
+    for (const auto seed : kase.seeds)
+      if (std::find(all_seeds.begin(), all_seeds.end(), seed) == all_seeds.end()) all_seeds.push_back(seed);
+  if (spec.seed_major && !all_seeds.empty()) {
     std::vector<PlannedRun> by_seed;
-    for (const auto seed : spec.seeds)
+    for (const auto seed : all_seeds)
       for (const auto& r : runs)
         if (r.seed == seed) by_seed.push_back(r);
     runs = std::move(by_seed);
@@ -593,11 +609,51 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
   Summary out;
   out.planned = static_cast<int>(plan.size());
   std::set<std::string> present;
-  for (const auto& s : summaries)
-    if (s.results && s.results->finished()) {
+  auto finished = [&](size_t i) { return summaries[i].results && summaries[i].results->finished(); };
+  for (size_t i = 0; i < summaries.size(); ++i)
+    if (finished(i)) {
       ++out.finished;
-      for (const auto& r : result_names(*s.results)) present.insert(r);
+      for (const auto& r : result_names(*summaries[i].results)) present.insert(r);
     }
+
+  // The label-free pick with the validator chosen on the other pairs (leave one pair out): the
+  // validators' rank correlations over the finished runs of each other pair choose it.
+  std::vector<std::filesystem::path> finished_dirs;
+  std::map<std::string, std::vector<std::string>> usable;  // pair → validators every finished run of it picked with
+  std::map<std::string, std::set<std::string>> seen;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    if (!finished(i) || summaries[i].results->picks.empty()) continue;
+    finished_dirs.push_back(sweep_dir / plan[i].name);
+    std::set<std::string> names;
+    for (const auto& [name, pick] : summaries[i].results->picks)
+      if (name != "oracle") names.insert(name);
+    const auto pair = analysis::pair_of(summaries[i].config);
+    if (!seen.count(pair)) {
+      seen[pair] = names;
+    } else {
+      std::set<std::string> both;
+      std::set_intersection(seen[pair].begin(), seen[pair].end(), names.begin(), names.end(), std::inserter(both, both.end()));
+      seen[pair] = both;
+    }
+  }
+  for (const auto& [pair, names] : seen) usable[pair] = {names.begin(), names.end()};
+  std::map<std::string, analysis::HeldOutChoice> held_out;
+  if (seen.size() > 1) {
+    for (auto& c : analysis::choose_leave_one_pair_out(analysis::rank_validators(finished_dirs), usable))
+      if (!c.validator.empty()) held_out[c.pair] = std::move(c);
+  }
+  const std::string kHeldOut = "pick:other_pairs";
+  // A run's value of a result; kHeldOut: its pick by its pair's held-out validator.
+  auto value_of = [&](size_t i, const std::string& result) -> std::optional<double> {
+    if (!finished(i)) return std::nullopt;
+    if (result == kHeldOut) {
+      const auto it = held_out.find(analysis::pair_of(summaries[i].config));
+      if (it == held_out.end()) return std::nullopt;
+      return result_value(*summaries[i].results, "pick:" + it->second.validator);
+    }
+    return result_value(*summaries[i].results, result);
+  };
+  if (!held_out.empty()) present.insert(kHeldOut);
   const auto results = ordered_results(present);
 
   // Groups in expansion order.
@@ -610,8 +666,7 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
   auto values_of = [&](const std::vector<size_t>& idx, const std::string& result) {
     std::vector<double> v;
     for (auto i : idx)
-      if (summaries[i].results && summaries[i].results->finished())
-        if (auto x = result_value(*summaries[i].results, result)) v.push_back(*x);
+      if (auto x = value_of(i, result)) v.push_back(*x);
     return v;
   };
 
@@ -630,7 +685,8 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
   md << "## Sweep " << sweep_name << "\n\n"
      << out.finished << " of " << out.planned << " runs finished. Cells: mean ± sample std (n finished runs) "
      << "over seeds; top-1 on the whole target test set unless named otherwise (`pick:V`: the network validator V "
-     << "picked; `pick:oracle` uses test labels and is for information only).\n\n";
+     << "picked; `pick:oracle` uses test labels and is for information only" << (held_out.empty() ? "" :
+        "; `pick:other_pairs`: the pick of the validator that ranked best on the other pairs, named below") << ").\n\n";
   if (!rank_by.empty())
     md << "Groups ranked by " << rank_by << ", best first" << (rank_by == "validation_adapted" ?
           " (top-1 on held-out labelled target *training* images, `target.validation`: these choose; the test "
@@ -695,6 +751,75 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
     };
     for (const auto& e : layout->extra_rows) row_line(e.title, e.from, e.result);
     for (const auto& r : rows) row_line(r, r, layout->result);
+
+    if (!held_out.empty()) {
+      // The same table with each run's label-free pick, its validator chosen on the other pairs.
+      md << "\n### " << (layout->title.empty() ? sweep_name : layout->title)
+         << " — label-free pick (validator chosen on the other pairs)\n\n"
+         << "Cells: " << kHeldOut << ", mean ± std (n): the checkpoint that the validator named below picked "
+         << "(its target test top-1). Each pair's validator is the one with the highest mean Spearman ρ "
+         << "(against target test accuracy along the curves) over the *other* pairs' runs, so no pair's own "
+         << "target labels choose anything.\n\n|  |";
+      for (const auto& c : cols) md << " " << md_cell(c) << " |";
+      md << "\n|---|";
+      for (size_t i = 0; i < cols.size(); ++i) md << "---|";
+      md << "\n";
+      for (const auto& r : rows) row_line(r, r, kHeldOut);
+      md << "\nValidator per pair:\n\n";
+      for (const auto& [pair, c] : held_out) {
+        md << "- " << pair << ": **" << c.validator << "**, mean ρ " << std::fixed;
+        md.precision(3);
+        md << c.mean_spearman << " over " << c.chosen_on.size() << " task(s) of the other pairs (";
+        for (size_t k = 0; k < c.chosen_on.size(); ++k) md << (k ? "; " : "") << c.chosen_on[k];
+        md << ")\n";
+        md.unsetf(std::ios::floatfield);
+      }
+    }
+  }
+
+  // One row per run: what anyone needs to rerun it and compare their number.
+  {
+    std::set<std::string> validators;
+    for (size_t i = 0; i < plan.size(); ++i)
+      if (finished(i))
+        for (const auto& [name, pick] : summaries[i].results->picks)
+          if (name != "oracle") validators.insert(name);
+    std::vector<std::string> label_keys;
+    for (const auto& r : plan)
+      for (const auto& [k, v] : r.labels)
+        if (std::find(label_keys.begin(), label_keys.end(), k) == label_keys.end()) label_keys.push_back(k);
+    std::ostringstream rc;
+    rc << "run,case";
+    for (const auto& k : label_keys) rc << "," << csv_field(k);
+    rc << ",seed,status,threads,device,commit,source_only,source_only_adabn,last";
+    for (const auto& v : validators) rc << ",pick:" << v;
+    rc << ",other_pairs_validator," << kHeldOut << ",oracle,validation_adapted,seconds\n";
+    auto number = [](const std::optional<double>& v) {
+      if (!v) return std::string();
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6f", *v);
+      return std::string(buf);
+    };
+    for (size_t i = 0; i < plan.size(); ++i) {
+      const auto& run = plan[i];
+      rc << csv_field(run.name) << "," << csv_field(run.case_name);
+      for (const auto& k : label_keys) rc << "," << csv_field(dimension(run, k).value_or(""));
+      rc << "," << run.seed << "," << io::to_string(summaries[i].status);
+      if (!finished(i)) {
+        rc << "\n";
+        continue;
+      }
+      const auto& r = *summaries[i].results;
+      const auto it = held_out.find(analysis::pair_of(summaries[i].config));
+      rc << "," << r.threads << "," << csv_field(r.device) << "," << csv_field(r.fan_commit) << ","
+         << number(value_of(i, "source_only")) << "," << number(value_of(i, "source_only_adabn")) << ","
+         << number(value_of(i, "adapted"));
+      for (const auto& v : validators) rc << "," << number(value_of(i, "pick:" + v));
+      rc << "," << (it != held_out.end() ? it->second.validator : std::string()) << ","
+         << number(value_of(i, kHeldOut)) << "," << number(value_of(i, "pick:oracle")) << ","
+         << number(value_of(i, "validation_adapted")) << "," << number(value_of(i, "seconds")) << "\n";
+    }
+    out.runs_csv = rc.str();
   }
   out.markdown = md.str();
   out.csv = csv.str();

@@ -25,6 +25,7 @@ struct Case {
   std::optional<std::filesystem::path> project;  // replaces the sweep's base project
   std::vector<Setting> settings;
   std::vector<std::pair<std::string, std::string>> labels;
+  std::vector<int64_t> seeds;  // empty: the sweep's (e.g. 5 seeds for the sampled cells, 3 for the full ones)
 };
 
 // A grid axis: every value of one config key.
@@ -141,10 +142,13 @@ Stats group_stats(const Group& group, const std::vector<io::RunSummary>& runs, c
 
 struct Summary {
   std::string markdown, csv;
+  std::string runs_csv;  // one row per planned run: case, labels, seed, threads, device, commit, every result
   int planned = 0, finished = 0;
 };
 // Grouped by every axis except the seed, in expansion order: mean ± std (n) of every result any
-// finished run has; the paper-table layout after it when the plan has one.
+// finished run has; the paper-table layout after it when the plan has one, and, when the runs cover
+// more than one pair, the same table for each run's label-free pick by the validator that ranked best
+// on the other pairs ("pick:other_pairs", leave one pair out).
 Summary summarize(const std::filesystem::path& sweep_dir);
 
 }  // namespace fan::sweep

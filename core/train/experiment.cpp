@@ -1,6 +1,7 @@
 // An experiment end to end.
 #include "core/train/experiment.h"
 
+
 #include "core/data/batcher.h"
 #include "core/data/preprocess.h"
 #include "core/dist/group.h"
@@ -10,6 +11,7 @@
 #include "core/train/evaluation.h"
 #include "core/analysis/validators.h"
 #include "core/util/error.h"
+#include "core/util/version.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -357,7 +359,7 @@ std::map<std::string, double> Experiment::validate(EventSink& sink, models::FanN
   auto outputs = [&](const data::ImageSet& set, torch::Tensor* labels) {
     std::vector<torch::Tensor> logits, features, truth;
     data::for_each_batch(set, config_.eval_batch_size, config_.workers, [&](const data::Batch& b) {
-      const auto out = net->forward(b.images.to(device_));
+      const auto out = net->features(b.images.to(device_));
       logits.push_back(out.logits.to(torch::kCPU, torch::kFloat));
       features.push_back((out.task_specific.defined() ? out.task_specific : out.logits).to(torch::kCPU, torch::kFloat));
       truth.push_back(b.labels.to(torch::kCPU, torch::kLong));
@@ -461,7 +463,18 @@ void Experiment::live_embedding(EventSink& sink, int64_t step) {
     for (size_t begin = 0; begin < rows.size(); begin += static_cast<size_t>(config_.eval_batch_size)) {
       const size_t end = std::min(rows.size(), begin + static_cast<size_t>(config_.eval_batch_size));
       const auto indices = torch::tensor(std::vector<int64_t>(rows.begin() + begin, rows.begin() + end), torch::kLong);
-      const auto out = target_net_->forward(set.images(indices, /*augment=*/false, 0).to(device_));
+      const auto images = set.images(indices, /*augment=*/false, 0);
+      if (!live_images_sent_) {
+        // Thumbnails: large images shrunk to 56×56 (a thousand 224×224 RGB images would be 150 MB).
+        const auto thumbs = images.size(2) > 64 || images.size(3) > 64
+                                ? torch::nn::functional::interpolate(
+                                      images, torch::nn::functional::InterpolateFuncOptions()
+                                                  .size(std::vector<int64_t>{56, 56})
+                                                  .mode(torch::kArea))
+                                : images;
+        for (int64_t i = 0; i < thumbs.size(0); ++i) frame.images.push_back(to_image_buffer(thumbs[i]));
+      }
+      const auto out = target_net_->features(images.to(device_));
       logits.push_back(out.logits.to(torch::kCPU, torch::kFloat));
       if (out.domain_specific.defined()) hd.push_back(out.domain_specific.flatten(1).to(torch::kCPU, torch::kFloat));
       for (size_t i = begin; i < end; ++i) {
@@ -481,6 +494,7 @@ void Experiment::live_embedding(EventSink& sink, int64_t step) {
     frame.hd_cols = h.size(1);
     frame.hd.assign(h.data_ptr<float>(), h.data_ptr<float>() + h.numel());
   }
+  live_images_sent_ = true;
   sink.on_embedding_frame(frame);
 }
 
@@ -746,6 +760,7 @@ io::Results Experiment::results(const std::string& status) const {
   r.device = device_.str();
   r.threads = torch::get_num_threads();
   r.fan_version = FAN_VERSION;
+  r.fan_commit = util::build_commit();
   r.torch_version = TORCH_VERSION;
   return r;
 }
@@ -861,6 +876,7 @@ void Experiment::make_adapter() {
   a.nu = config_.nu;
   a.beta = config_.beta;
   a.target_mutual_information = config_.target_mutual_information;
+  a.information_maximization = config_.stage2_information_maximization;
   a.lm_per_unit = config_.lm_per_unit;
   a.lr = config_.stage2_lr;
   a.discriminator_lr = config_.stage2_discriminator_lr;

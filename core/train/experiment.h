@@ -132,6 +132,7 @@ class Experiment {
   // The live embedding's fixed sample: rows of the source and the target test set (empty: off),
   // and the writer that stores its frames in the run directory (rank 0).
   std::vector<int64_t> live_rows_[2];
+  bool live_images_sent_ = false;  // the first frame this process sends carries the sample's images
   std::unique_ptr<io::EmbeddingFrameWriter> frames_;
   models::FanNet source_net_{nullptr}, target_net_{nullptr};
   models::Discriminator discriminator_{nullptr};

@@ -10,6 +10,15 @@ torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tens
   return F::cross_entropy(logits, labels);
 }
 
+torch::Tensor information_maximization_loss(const torch::Tensor& logits) {
+  const auto log_p = F::log_softmax(logits.to(torch::kFloat), F::LogSoftmaxFuncOptions(1));
+  const auto p = log_p.exp();
+  const auto conditional = -(p * log_p).sum(1).mean();
+  const auto mean_p = p.mean(0);
+  const auto marginal = -(mean_p * torch::log(mean_p.clamp_min(1e-12))).sum();
+  return conditional - marginal;
+}
+
 torch::Tensor mutual_information_loss(const torch::Tensor& domain_specific,
                                       const torch::Tensor& task_specific, bool per_unit) {
   const auto products = domain_specific * task_specific;

@@ -22,6 +22,11 @@ torch::Tensor discriminator_loss(const torch::Tensor& source_scores, const torch
 // L_advM = −log D(target): the non-saturating GAN loss for the target network.
 torch::Tensor adversarial_loss(const torch::Tensor& target_scores);
 
+// Beyond the paper (SHOT, Liang et al. 2020): information maximisation on a batch's predictions,
+// mean_i H(softmax(logits_i)) − H(mean_i softmax(logits_i)): low when each prediction is confident
+// and the batch's predictions are spread over the classes (−log K at best, 0 for uniform or collapsed).
+torch::Tensor information_maximization_loss(const torch::Tensor& logits);
+
 // Named scalar terms → name → value, with one copy out of the tensors
 // instead of an item() per term.
 std::map<std::string, double> loss_values(const std::vector<std::string>& names,

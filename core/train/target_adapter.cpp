@@ -104,6 +104,11 @@ std::map<std::string, double> TargetAdapter::step_with_logits(const torch::Tenso
     names.push_back("Lm");
     total = total + options_.beta * terms.back();
   }
+  if (options_.information_maximization > 0) {
+    terms.push_back(information_maximization_loss(out.logits));
+    names.push_back("Lim");
+    total = total + options_.information_maximization * terms.back();
+  }
   autocast.reset();
   target_optimizer_.zero_grad();
   total.backward();

@@ -17,6 +17,8 @@ struct TargetAdapterOptions {
   double beta = 1.0;
   bool target_mutual_information = false;  // β·Lm on the target side too
   bool lm_per_unit = true;
+  // Beyond the paper: weight of the information-maximisation term on the target's predictions (0: off).
+  double information_maximization = 0;
   double lr = 2e-4;                // target network
   double discriminator_lr = 2e-4;  // discriminator
   double beta1 = 0.5;
@@ -41,7 +43,7 @@ class TargetAdapter {
 
   // One step: D on the joint batch [source logits; target logits] with μ·L_advD,
   // then the target network with ν·L_advM + Lr through the updated D.
-  // Returns "L_advD", "L_advM", "Lr", "Lm" (when enabled), "total", "D_acc".
+  // Returns "L_advD", "L_advM", "Lr", "Lm" and "Lim" (when enabled), "total", "D_acc".
   std::map<std::string, double> step(const torch::Tensor& source_indices, const torch::Tensor& target_images);
   // The same step with the source logits given (augmented or streamed source
   // images, whose logits cannot be computed once: see source_logits_of).

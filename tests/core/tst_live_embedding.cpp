@@ -126,6 +126,10 @@ class TestLiveEmbedding : public QObject {
       QCOMPARE(f.label, live.frames[0].label);  // a fixed sample
       QCOMPARE(f.index, live.frames[0].index);
     }
+    // The first frame carries the sample's images (the live view's hover thumbnails), the others none.
+    QCOMPARE(static_cast<int64_t>(live.frames[0].images.size()), 2 * kLiveImages);
+    QVERIFY(live.frames[0].images[0].width > 0 && !live.frames[0].images[0].pixels.empty());
+    for (size_t i = 1; i < live.frames.size(); ++i) QVERIFY(live.frames[i].images.empty());
     // The network moves between frames (adaptation), so the frames differ.
     QVERIFY(live.frames.front().logits != live.frames.back().logits);
     const auto stored = io::read_embedding_frames(runs / "run");
@@ -165,6 +169,8 @@ class TestLiveEmbedding : public QObject {
     FrameCollector resumed_live;
     train::Experiment::resume(runs / "parts")->run(&resumed_live);
     QCOMPARE(steps_of(resumed_live.frames), (std::vector<int64_t>{20, 24}));
+    QVERIFY(!resumed_live.frames[0].images.empty());  // a resumed run's first frame too
+    QVERIFY(resumed_live.frames[1].images.empty());
     const auto whole = io::read_embedding_frames(runs / "whole");
     const auto parts = io::read_embedding_frames(runs / "parts");
     QCOMPARE(steps_of(parts), (std::vector<int64_t>{0, 10, 20, 24}));

@@ -107,6 +107,19 @@ class TestModels : public QObject {
     const auto big = torch::full({5}, 20.0);
     QVERIFY(train::discriminator_loss(big, -big).item<double>() < 1e-6);
     QVERIFY(train::adversarial_loss(-big).item<double>() > 19.0);
+    // Information maximisation: uniform predictions 0 (H = ln 10 both ways); confident and spread over
+    // the 10 classes −ln 10; confident but all one class 0; a step down it spreads a collapsed batch.
+    QVERIFY(std::abs(train::information_maximization_loss(torch::zeros({4, 10})).item<double>()) < 1e-6);
+    const auto spread = 50 * torch::eye(10);
+    QVERIFY(std::abs(train::information_maximization_loss(spread).item<double>() + std::log(10.0)) < 1e-5);
+    auto collapsed = torch::zeros({10, 10});
+    collapsed.select(1, 3).fill_(50);
+    QVERIFY(std::abs(train::information_maximization_loss(collapsed).item<double>()) < 1e-5);
+    auto logits = (torch::randn({20, 10}) * 0.1 + torch::one_hot(torch::full({20}, 2L), 10) * 2).set_requires_grad(true);
+    const double before = train::information_maximization_loss(logits).item<double>();
+    train::information_maximization_loss(logits).backward();
+    const auto stepped = (logits - 5 * logits.grad()).detach();
+    QVERIFY(train::information_maximization_loss(stepped).item<double>() < before);
   }
 
   void classificationLossSkipsDecoder() {

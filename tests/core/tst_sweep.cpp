@@ -244,6 +244,83 @@ class TestSweep : public QObject {
     QVERIFY2(e.contains("was \"variant=adda-seed0\", the spec now gives \"variant=joint-seed0\""), qPrintable(e));
   }
 
+  // Each pair's label-free pick uses the validator that ranked best on the *other* pairs' curves
+  // (leave one pair out), and runs.csv has one row per run.
+  void heldOutPairChoosesEachPairsValidator() {
+    test::ScratchDir dir("fan-sweep-held-out");
+    auto with = [](const char* source, const char* target) {
+      return json{{"source.dataset", source}, {"target.dataset", target}};
+    };
+    const auto spec = sweep::spec_from_json(
+        {{"name", "held_out"},
+         {"base", tiny_project("/data")},
+         {"seeds", {0, 1}},
+         {"cases", json::array({{{"name", "mu"}, {"set", with("mnist", "usps")}, {"labels", {{"pair", "M→U"}, {"method", "FAN"}}}},
+                                {{"name", "um"}, {"set", with("usps", "mnist")}, {"labels", {{"pair", "U→M"}, {"method", "FAN"}}}},
+                                {{"name", "mm"}, {"set", with("mnist", "mnistm")}, {"labels", {{"pair", "M→MM"}, {"method", "FAN"}}}}})},
+         {"table", {{"rows", "method"}, {"columns", "pair"}}}},
+        "held_out.json");
+    const auto runs = sweep::expand(spec);
+    sweep::write_plan(dir.path(), spec, runs);
+    // Along each curve test top-1 rises 0.5 → 0.8. M→U: entropy tracks it (ρ +1), im against it (−1);
+    // U→M: both track it; M→MM: im tracks it, entropy not at all (ρ 0). So M→U gets im (chosen on
+    // U→M and M→MM: entropy 0.5, im 1), U→M entropy (0.5 against 0), M→MM entropy (1 against 0).
+    const std::vector<double> acc{0.5, 0.6, 0.7, 0.8};
+    for (const auto& r : runs) {
+      const auto case_name = r.case_name;
+      io::RunDirectory rd(dir / r.name);
+      rd.create(r.config);
+      {
+        io::MetricsWriter metrics(rd.path() / "metrics.jsonl");
+        const std::vector<double> entropy_mm{0.3, 0.1, 0.4, 0.2};
+        for (int k = 0; k < 4; ++k) {
+          events::EvaluationEvent e;
+          e.stage = 2;
+          e.step = k + 1;
+          e.split = "target_test";
+          e.network = "target";
+          e.top1 = acc[k];
+          metrics.on_evaluation(e);
+          events::ValidatorEvent v;
+          v.step = k + 1;
+          v.network = "target";
+          v.values["entropy"] = case_name == "mm" ? entropy_mm[k] : 1 - acc[k];
+          v.values["im"] = case_name == "mu" ? 1 - acc[k] : acc[k];
+          metrics.on_validators(v);
+        }
+      }
+      io::Results res;
+      res.name = "tiny";
+      res.seed = r.seed;
+      res.threads = 1;
+      res.device = "cpu";
+      res.fan_commit = "abc123";
+      res.source_only = io::Accuracy{0.6, 0.9, {}, {}};
+      res.adapted = io::Accuracy{0.8, 0.99, {}, {}};
+      res.picks["entropy"] = io::PickResult{4, 0.2, 0.81 + 0.01 * r.seed, 0.99};
+      res.picks["im"] = io::PickResult{1, 0.5, 0.71 + 0.01 * r.seed, 0.99};
+      res.picks["oracle"] = io::PickResult{4, 0.8, 0.82, 0.99};
+      rd.write_results(res);
+    }
+    const auto summary = sweep::summarize(dir.path());
+    const auto md = QString::fromStdString(summary.markdown);
+    QVERIFY2(md.contains("label-free pick (validator chosen on the other pairs)"), qPrintable(md));
+    // FAN: M→U picks with im (0.71, 0.72), U→M and M→MM with entropy (0.81, 0.82).
+    QVERIFY2(md.contains("| FAN | 0.715 ± 0.007 (2) | 0.815 ± 0.007 (2) | 0.815 ± 0.007 (2) |"), qPrintable(md));
+    QVERIFY2(md.contains("- mnist→usps: **im**, mean ρ 1.000 over 2 task(s) of the other pairs"), qPrintable(md));
+    QVERIFY2(md.contains("- usps→mnist: **entropy**, mean ρ 0.500"), qPrintable(md));
+    QVERIFY2(md.contains("- mnist→mnistm: **entropy**, mean ρ 1.000"), qPrintable(md));
+    QVERIFY2(!md.contains("mnist→usps: **im**, mean ρ 1.000 over 2 task(s) of the other pairs (mnist→usps"), qPrintable(md));
+
+    const auto csv = QString::fromStdString(summary.runs_csv);
+    const auto lines = csv.trimmed().split('\n');
+    QCOMPARE(lines.size(), 1 + 6);
+    QCOMPARE(lines[0], QString("run,case,method,pair,seed,status,threads,device,commit,source_only,source_only_adabn,last,"
+                               "pick:entropy,pick:im,other_pairs_validator,pick:other_pairs,oracle,validation_adapted,seconds"));
+    QVERIFY2(csv.contains("mu-seed1,mu,FAN,M→U,1,finished,1,cpu,abc123,0.600000,,0.800000,0.820000,0.720000,im,0.720000,0.820000,,0.000000\n"),
+             qPrintable(csv));
+  }
+
   // Real `fan` processes: a finished run is skipped, a stopped one resumed, a failing one marked
   // failed while the next runs.
   void runnerSkipsResumesAndSurvivesAFailingRun() {

@@ -110,6 +110,27 @@ class TestTraining : public QObject {
     QCOMPARE(optimized, static_cast<int64_t>(target->parameters().size() - target->logit_map->parameters().size()));
   }
 
+  // Beyond the paper: stage2.information_maximization adds w·Lim to the target network's loss (logged
+  // as "Lim"); at 0 (the default) there is no such term.
+  void informationMaximizationTermJoinsTheTargetLoss() {
+    torch::manual_seed(3);
+    models::FanNetOptions o;
+    models::FanNet source(o), target(o);
+    models::copy_state(*source, *target);
+    train::TargetAdapterOptions a;
+    a.information_maximization = 0.5;
+    train::TargetAdapter adapter(source, target, models::Discriminator(10, 64, false), a);
+    adapter.precompute_source_logits(torch::rand({40, 1, 28, 28}));
+    const auto losses = adapter.step(torch::randint(40, {16}, torch::kLong), torch::rand({16, 1, 28, 28}));
+    QVERIFY(losses.count("Lim"));
+    QVERIFY(losses.at("Lim") <= 1e-6 && losses.at("Lim") >= -std::log(10.0) - 1e-6);
+    QVERIFY(std::abs(losses.at("total") - (losses.at("L_advM") + losses.at("Lr") + 0.5 * losses.at("Lim"))) < 1e-5);
+    models::FanNet source2(o), target2(o);
+    train::TargetAdapter plain(source2, target2, models::Discriminator(10, 64, false), {});
+    plain.precompute_source_logits(torch::rand({40, 1, 28, 28}));
+    QVERIFY(!plain.step(torch::randint(40, {16}, torch::kLong), torch::rand({16, 1, 28, 28})).count("Lim"));
+  }
+
   void sourceLogitsComputedOnce() {
     models::FanNetOptions o;
     models::FanNet source(o), target(o);

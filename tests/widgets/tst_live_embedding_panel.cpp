@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <random>
+#include <thread>
 
 using namespace fan;
 
@@ -67,6 +68,7 @@ class TestLiveEmbeddingPanel : public QObject {
     QVERIFY(QTest::qWaitForWindowExposed(&panel));
     auto* live = panel.liveView();
     panel.startLive("runs/x", "mnist", "usps");
+    live->setTrainingUsesEveryCore(false);  // a core to spare: t-SNE frame by frame
 
     QElapsedTimer clock;
     qint64 last = 0, worst = 0;
@@ -114,12 +116,61 @@ class TestLiveEmbeddingPanel : public QObject {
     QVERIFY(live->legendNames(0).contains("class 3"));
   }
 
+  // Training takes every core: while it trains, frames are laid out with PCA (no t-SNE to slow it
+  // down); when the run ends they are laid out again with t-SNE, the newest still shown.
+  void busyCoresLayOutWithPcaUntilTheRunEnds() {
+    app::EmbeddingPanel panel;
+    panel.resize(900, 600);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+    auto* live = panel.liveView();
+    panel.startLive("runs/x", "mnist", "usps", /*training_threads=*/0);
+    QVERIFY(live->trainingUsesEveryCore());
+    using Method = analysis::LiveLayoutOptions::Method;
+    for (int i = 0; i < kFrames; ++i) panel.addLiveFrame(make_frame(50 * i, i / (kFrames - 1.0)));
+    QTRY_COMPARE_WITH_TIMEOUT(live->laidOutCount(), kFrames, 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(live->shownFrame(), kFrames - 1, 10000);
+    for (int i = 0; i < kFrames; ++i) QCOMPARE(live->laidOutWith(i), Method::kPca);
+    const auto pca = keys_of(live->plot(0));
+    panel.endLive();
+    QTRY_VERIFY_WITH_TIMEOUT(live->laidOutCount() == kFrames && live->laidOutWith(kFrames - 1) == Method::kTsne, 60000);
+    for (int i = 0; i < kFrames; ++i) QCOMPARE(live->laidOutWith(i), Method::kTsne);
+    QTRY_COMPARE_WITH_TIMEOUT(live->shownFrame(), kFrames - 1, 10000);  // still following the newest
+    QTest::qWait(600);  // the animation onto the t-SNE positions
+    QVERIFY(keys_of(live->plot(0)) != pca);
+    QCOMPARE(live->slider()->maximum(), kFrames - 1);
+    live->slider()->setValue(2);
+    QCOMPARE(live->shownStep(), int64_t(100));
+    // With a core to spare, t-SNE from the start.
+    panel.startLive("runs/y", "mnist", "usps", /*training_threads=*/1);
+    QCOMPARE(live->trainingUsesEveryCore(), std::thread::hardware_concurrency() <= 1);
+  }
+
+  // A hidden view (another tab, a closed dock) lays frames out but does not draw them; shown, it draws the newest.
+  void hiddenViewDrawsWhenShown() {
+    app::LiveEmbeddingView view;
+    view.resize(700, 400);
+    view.setMethod(analysis::LiveLayoutOptions::Method::kPca);
+    view.startLive("mnist", "usps");
+    for (int i = 0; i < 3; ++i) view.addFrame(make_frame(50 * i, i / 2.0));
+    QTRY_COMPARE_WITH_TIMEOUT(view.laidOutCount(), 3, 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(view.shownFrame(), 2, 10000);
+    QCOMPARE(view.plot(0)->graphCount(), 0);  // nothing drawn while hidden
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(view.plot(0)->graphCount() > 0);
+    QCOMPARE(keys_of(view.plot(0)).size(), size_t(2 * kPerDomain));
+  }
+
   // A reopened run replays its stored frames: slider over every frame, play steps through them.
   void reopenedRunReplaysWithSliderAndPlay() {
     test::ScratchDir run;
     util::atomic_write(run / "config.json", R"({"source": {"dataset": "mnist"}, "target": {"dataset": "usps"}})");
     for (int i = 0; i < kFrames; ++i) io::write_embedding_frame(run.path(), *make_frame(100 * i, i / (kFrames - 1.0)));
     app::LiveEmbeddingView view;
+    view.resize(700, 400);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
     view.setMethod(analysis::LiveLayoutOptions::Method::kPca);
     QCOMPARE(view.loadRun(QString::fromStdString(run.path().string())), kFrames);
     QTRY_COMPARE_WITH_TIMEOUT(view.laidOutCount(), kFrames, 30000);
