@@ -326,11 +326,18 @@ void LiveEmbeddingView::layoutNext() {
     updateStatus();
     layoutNext();
   });
-  watcher->setFuture(QtConcurrent::run([frame, previous, options, cancel] {
-    // The layout yields to the training it shows: one thread under SCHED_IDLE (it runs only when a
-    // core has nothing else to do, and any waking training thread preempts it; Linux schedules
-    // threads, not processes), restored afterwards since the pool thread is shared. Where SCHED_IDLE
-    // is refused, the lowest nice.
+  const bool yield = live_;
+  watcher->setFuture(QtConcurrent::run([frame, previous, options, cancel, yield] {
+    auto one_thread = options;
+    one_thread.threads = 1;
+    const auto stop = [cancel] { return cancel->load(); };
+    // After the run (a replay, the t-SNE pass at its end) nothing of ours trains: normal priority, so
+    // that another job on the machine (a sweep) does not starve the view.
+    if (!yield) return analysis::layout_frame(*frame, previous.get(), one_thread, stop);
+    // While it trains the layout yields to it: one thread under SCHED_IDLE (it runs only when a core
+    // has nothing else to do, and any waking training thread preempts it; Linux schedules threads,
+    // not processes), restored afterwards since the pool thread is shared. Where SCHED_IDLE is
+    // refused, the lowest nice.
     const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
     const int policy_before = ::sched_getscheduler(tid);
     sched_param param_before{};
@@ -340,8 +347,6 @@ void LiveEmbeddingView::layoutNext() {
     const bool nice_known = errno == 0;
     const sched_param idle{};
     if (::sched_setscheduler(tid, SCHED_IDLE, &idle) != 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 19);
-    auto one_thread = options;
-    one_thread.threads = 1;
     struct Restore {
       pid_t tid;
       int policy;
@@ -353,7 +358,7 @@ void LiveEmbeddingView::layoutNext() {
         if (nice_known) ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), nice);
       }
     } restore{tid, policy_before, param_before, nice_before, nice_known};
-    return analysis::layout_frame(*frame, previous.get(), one_thread, [cancel] { return cancel->load(); });
+    return analysis::layout_frame(*frame, previous.get(), one_thread, stop);
   }));
   updateStatus();
 }
