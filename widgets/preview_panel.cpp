@@ -32,9 +32,9 @@ PreviewPanel::PreviewPanel(QWidget* parent)
   image_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   caption_->setWordWrap(true);
   caption_->setAlignment(Qt::AlignCenter);
-  caption_->setText("Reconstruction previews appear here during a run");
+  caption_->setText(tr("Reconstruction previews appear here during a run"));
   slider_->setEnabled(false);
-  slider_->setToolTip("Look back at earlier refreshes");
+  slider_->setToolTip(tr("Look back at earlier refreshes"));
   layout->addWidget(image_, 1);
   layout->addWidget(caption_);
   layout->addWidget(slider_);
@@ -57,7 +57,7 @@ void PreviewPanel::clear() {
   slider_->setRange(0, 0);
   slider_->setEnabled(false);
   image_->clear();
-  caption_->setText("Reconstruction previews appear here during a run");
+  caption_->setText(tr("Reconstruction previews appear here during a run"));
 }
 
 QImage PreviewPanel::gridImage(int index) const {
@@ -74,7 +74,7 @@ void PreviewPanel::show(int index) {
   image_->setPixmap(QPixmap::fromImage(grid.width() > image_->width() && image_->width() > 50
                                            ? grid.scaledToWidth(image_->width(), Qt::SmoothTransformation)
                                            : grid));
-  const QString when = s.step < 0 ? QString("final networks") : QString("stage %1, step %2").arg(s.stage).arg(s.step);
+  const QString when = s.step < 0 ? tr("final networks") : tr("stage %1, step %2").arg(s.stage).arg(s.step);
   caption_->setText(QString("%1 test images (top) and their reconstructions (bottom) — %2  [%3/%4]")
                         .arg(s.domain, when).arg(index + 1).arg(snapshots_.size()));
 }

@@ -65,8 +65,8 @@ EmbeddingPanel::EmbeddingPanel(QWidget* parent)
       perplexity_(new QLineEdit(QString::number(kDefaultPerplexity))),
       points_(new QLineEdit(QString::number(kDefaultPoints))),
       progress_(new QProgressBar),
-      compute_button_(new QPushButton("Compute")),
-      status_(new QLabel("Open a run to embed its test images")),
+      compute_button_(new QPushButton(tr("Compute"))),
+      status_(new QLabel(tr("Open a run to embed its test images"))),
       a_distance_(new QLabel),
       figure5_(new QWidget),
       live_(new LiveEmbeddingView) {
@@ -78,13 +78,13 @@ EmbeddingPanel::EmbeddingPanel(QWidget* parent)
   outer->addWidget(tabs);
   auto* layout = new QVBoxLayout(figure5_);
   auto* controls = new QHBoxLayout;
-  method_->addItems({"t-SNE", "PCA"});
-  colour_->addItems({"by domain", "by class"});
+  method_->addItems({tr("t-SNE"), tr("PCA")});
+  colour_->addItems({tr("by domain"), tr("by class")});
   controls->addWidget(method_);
-  controls->addWidget(new QLabel("perplexity"));
+  controls->addWidget(new QLabel(tr("perplexity")));
   perplexity_->setMaximumWidth(50);
   controls->addWidget(perplexity_);
-  controls->addWidget(new QLabel("images/domain"));
+  controls->addWidget(new QLabel(tr("images/domain")));
   points_->setMaximumWidth(60);
   controls->addWidget(points_);
   controls->addWidget(colour_);
@@ -92,9 +92,9 @@ EmbeddingPanel::EmbeddingPanel(QWidget* parent)
   layout->addLayout(controls);
   controls = new QHBoxLayout;
   controls->addWidget(compute_button_);
-  auto* cancel_button = new QPushButton("Cancel");
+  auto* cancel_button = new QPushButton(tr("Cancel"));
   controls->addWidget(cancel_button);
-  auto* export_button = new QPushButton("Export…");
+  auto* export_button = new QPushButton(tr("Export…"));
   controls->addWidget(export_button);
   controls->addStretch(1);
   layout->addLayout(controls);
@@ -159,7 +159,7 @@ void EmbeddingPanel::setModel(std::shared_ptr<RunModel> model) {
       live_->loadRun(live_dir_);
     }
   }
-  status_->setText(model_ ? "Ready: press Compute (" + model_->runDir() + ")" : "Open a run to embed its test images");
+  status_->setText(model_ ? tr("Ready: press Compute (%1)").arg(model_->runDir()) : tr("Open a run to embed its test images"));
 }
 
 void EmbeddingPanel::startLive(const QString& run_dir, const QString& source_name, const QString& target_name,
@@ -197,7 +197,7 @@ void EmbeddingPanel::compute() {
   options.method = method_->currentText() == "t-SNE" ? analysis::EmbeddingOptions::Method::kTsne
                                                      : analysis::EmbeddingOptions::Method::kPca;
   if (!ok_p || options.perplexity <= 0 || !ok_n || options.images_per_domain < 2) {
-    status_->setText("perplexity must be a positive number and images/domain an integer ≥ 2");
+    status_->setText(tr("perplexity must be a positive number and images/domain an integer ≥ 2"));
     return;
   }
   // The distances on as many images as are embedded, so that the panel answers quickly.
@@ -207,7 +207,7 @@ void EmbeddingPanel::compute() {
   auto cancel_flag = cancel_;
   compute_button_->setEnabled(false);
   progress_->setValue(0);
-  status_->setText(options.method == analysis::EmbeddingOptions::Method::kTsne ? "computing t-SNE…" : "computing PCA…");
+  status_->setText(options.method == analysis::EmbeddingOptions::Method::kTsne ? tr("computing t-SNE…") : tr("computing PCA…"));
   QPointer<QProgressBar> bar = progress_;
   auto* watcher = new QFutureWatcher<analysis::EmbeddingReport>(this);
   connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, cancel_flag] {
@@ -216,20 +216,20 @@ void EmbeddingPanel::compute() {
     try {
       auto report = watcher->result();
       if (cancel_flag->load() || report.cancelled) {
-        status_->setText("cancelled");
+        status_->setText(tr("cancelled"));
         return;
       }
       report_ = std::move(report);
       progress_->setValue(100);
       QStringList kls;
       for (const auto& v : report_.views) kls << QString::number(v.kl_divergence, 'f', 3);
-      status_->setText("done; KL divergences " + kls.join(", ") + " — hover a point for its image and labels");
+      status_->setText(tr("done; KL divergences %1 — hover a point for its image and labels").arg(kls.join(", ")));
       for (const auto& why : report_.skipped) status_->setText(status_->text() + "; " + QString::fromStdString(why));
       a_distance_->setText(distance_table(report_.proxy_a_distance));
       draw();
       emit computed();
     } catch (const std::exception& e) {
-      status_->setText(QString("error: ") + e.what());
+      status_->setText(tr("error: %1").arg(QString::fromUtf8(e.what())));
       emit failed(e.what());
     }
   });

@@ -28,20 +28,20 @@ InspectorPanel::InspectorPanel(QWidget* parent)
     : QWidget(parent),
       target_index_(new QSpinBox),
       source_index_(new QSpinBox),
-      random_same_class_(new QCheckBox("random of the same class")),
+      random_same_class_(new QCheckBox(tr("random of the same class"))),
       second_target_(new QSpinBox),
       alpha_(new QSlider(Qt::Horizontal)),
-      status_(new QLabel("Open a run (Runs panel) or finish one to inspect its networks")),
+      status_(new QLabel(tr("Open a run (Runs panel) or finish one to inspect its networks"))),
       interpolation_view_(new QLabel) {
   auto* layout = new QVBoxLayout(this);
   auto* pickers = new QHBoxLayout;
-  pickers->addWidget(new QLabel("target #"));
+  pickers->addWidget(new QLabel(tr("target #")));
   pickers->addWidget(target_index_);
-  pickers->addWidget(new QLabel("source #"));
+  pickers->addWidget(new QLabel(tr("source #")));
   pickers->addWidget(source_index_);
   random_same_class_->setChecked(true);
   pickers->addWidget(random_same_class_);
-  auto* another = new QPushButton("Show");
+  auto* another = new QPushButton(tr("Show"));
   pickers->addWidget(another);
   pickers->addStretch(1);
   layout->addLayout(pickers);
@@ -61,10 +61,10 @@ InspectorPanel::InspectorPanel(QWidget* parent)
   }
   layout->addLayout(grid);
   auto* interp = new QHBoxLayout;
-  interp->addWidget(new QLabel("hd from target #"));
+  interp->addWidget(new QLabel(tr("hd from target #")));
   interp->addWidget(second_target_);
   alpha_->setRange(0, 100);
-  alpha_->setToolTip("Interpolate hd from the first target image (left) to the second (right); logits stay the first's");
+  alpha_->setToolTip(tr("Interpolate hd from the first target image (left) to the second (right); logits stay the first's"));
   interp->addWidget(alpha_, 1);
   interpolation_view_->setFixedSize(kView, kView);
   interpolation_view_->setStyleSheet("background: #222;");
@@ -96,7 +96,7 @@ void InspectorPanel::setModel(std::shared_ptr<RunModel> model) {
   setEnabled(usable);
   if (!model_) return;
   if (!usable) {
-    status_->setText("This run's networks have no decoder (ADDA): nothing to reconstruct.");
+    status_->setText(tr("This run's networks have no decoder (ADDA): nothing to reconstruct."));
     return;
   }
   for (auto* box : {target_index_, second_target_}) box->setRange(0, model_->count(Domain::kTarget) - 1);
@@ -123,7 +123,7 @@ void InspectorPanel::refresh() {
       interpolation_view_->setPixmap(scaled(interpolated_));
       emit done();
     } catch (const std::exception& e) {
-      status_->setText(QString("error: ") + e.what());
+      status_->setText(tr("error: %1").arg(QString::fromUtf8(e.what())));
       emit failed(e.what());
     }
   });
@@ -139,11 +139,11 @@ void InspectorPanel::show(const RunModel::Inspection& r) {
   const QVector<QImage> images = {r.target, r.source, r.target_reconstruction, r.source_reconstruction, r.swapped};
   for (int i = 0; i < images.size(); ++i) views_[i]->setPixmap(scaled(images[i]));
   swapped_ = r.swapped;
-  captions_[0]->setText(QString("target #%1 (class %2, predicted %3)")
+  captions_[0]->setText(tr("target #%1 (class %2, predicted %3)")
                             .arg(target_index_->value()).arg(r.target_label).arg(r.target_predicted));
-  captions_[1]->setText(QString("source #%1 (class %2)").arg(r.source_index).arg(r.source_label));
-  status_->setText(QString("%1 — %2 networks")
-                       .arg(model_->runDir(), model_->adapted() ? "adapted" : "stage-1 (not yet adapted)"));
+  captions_[1]->setText(tr("source #%1 (class %2)").arg(r.source_index).arg(r.source_label));
+  status_->setText(tr("%1 — %2 networks")
+                       .arg(model_->runDir(), model_->adapted() ? tr("adapted") : tr("stage-1 (not yet adapted)")));
 }
 
 }  // namespace fan::app
