@@ -208,24 +208,33 @@ std::vector<HeldOutChoice> choose_leave_one_pair_out(const std::vector<TaskStudy
   for (const auto& [pair, candidates] : usable) {
     HeldOutChoice choice;
     choice.pair = pair;
-    double best = -std::numeric_limits<double>::infinity();
+    // Each candidate's ρ on the other pairs' tasks; only those scored on as many tasks as the best
+    // covered compete (a mean over fewer tasks is not comparable: DEV and source accuracy exist only
+    // where source images were held out).
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, double>>>> scored;
+    size_t most = 0;
     for (const auto& v : candidates) {
-      double sum = 0;
-      std::vector<std::string> on;
+      std::vector<std::pair<std::string, double>> on;
       for (const auto& t : tasks) {
         if (t.pair == pair) continue;
         const auto it = std::find_if(t.scores.begin(), t.scores.end(), [&](const ValidatorScore& s) { return s.validator == v; });
-        if (it == t.scores.end() || !std::isfinite(it->spearman)) continue;
-        sum += it->spearman;
-        on.push_back(t.task);
+        if (it != t.scores.end() && std::isfinite(it->spearman)) on.emplace_back(t.task, it->spearman);
       }
-      if (on.empty()) continue;
+      most = std::max(most, on.size());
+      scored.emplace_back(v, std::move(on));
+    }
+    double best = -std::numeric_limits<double>::infinity();
+    for (const auto& [v, on] : scored) {
+      if (on.empty() || on.size() < most) continue;
+      double sum = 0;
+      for (const auto& [task, rho] : on) sum += rho;
       const double mean = sum / static_cast<double>(on.size());
       if (mean > best) {  // ties: the first in name order
         best = mean;
         choice.validator = v;
         choice.mean_spearman = mean;
-        choice.chosen_on = on;
+        choice.chosen_on.clear();
+        for (const auto& [task, rho] : on) choice.chosen_on.push_back(task);
       }
     }
     out.push_back(std::move(choice));

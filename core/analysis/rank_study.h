@@ -43,7 +43,9 @@ std::string pair_of(const nlohmann::json& config);
 // Leave one pair out: for each pair, the validator to pick its checkpoints with, chosen on the
 // *other* pairs' tasks only (highest mean Spearman ρ over them), so that no pair's own target
 // labels choose anything. Only validators that pick (not d_accuracy) and that every run of the pair
-// can use are candidates. validator empty when no other pair scores any.
+// can use are candidates, and of those only the ones scored on as many of the other pairs' tasks as
+// the best covered (a mean over fewer tasks does not compare). validator empty when no other pair
+// scores any.
 struct HeldOutChoice {
   std::string pair;
   std::string validator;

@@ -125,6 +125,33 @@ class TestValidators : public QObject {
     QCOMPARE(at, picked);
   }
 
+  // Leave one pair out: a pair's validator is chosen on the other pairs' tasks only, and a validator
+  // scored on fewer of them (source accuracy exists only where source images were held out) does
+  // not compete with one scored on all.
+  void leaveOnePairOutChoosesOnTheOtherPairs() {
+    auto task = [](const std::string& pair, std::vector<std::pair<std::string, double>> rhos) {
+      analysis::TaskStudy t;
+      t.pair = pair;
+      t.task = pair + " sampled, full";
+      for (const auto& [v, rho] : rhos) t.scores.push_back({v, rho, 10, 0, 0, 1});
+      return t;
+    };
+    const std::vector<analysis::TaskStudy> tasks{task("a→b", {{"entropy", -0.9}, {"snd", 0.9}}),
+                                                 task("b→a", {{"entropy", 0.3}, {"snd", 0.1}, {"source_accuracy", 0.9}}),
+                                                 task("c→d", {{"entropy", 0.4}, {"snd", 0.2}})};
+    const auto choices = analysis::choose_leave_one_pair_out(
+        tasks, {{"a→b", {"entropy", "snd", "source_accuracy"}}, {"c→d", {"entropy", "snd"}}, {"b→a", {"entropy", "snd"}}});
+    std::map<std::string, analysis::HeldOutChoice> by_pair;
+    for (const auto& c : choices) by_pair[c.pair] = c;
+    // a→b: over b→a and c→d entropy 0.35, snd 0.15; source_accuracy (0.9) only on one of the two.
+    QCOMPARE(by_pair["a→b"].validator, std::string("entropy"));
+    QVERIFY(std::abs(by_pair["a→b"].mean_spearman - 0.35) < 1e-12);
+    QCOMPARE(by_pair["a→b"].chosen_on.size(), size_t(2));
+    // b→a: over a→b and c→d, entropy −0.25 against snd 0.55: its own 0.3 for entropy does not count.
+    QCOMPARE(by_pair["b→a"].validator, std::string("snd"));
+    QCOMPARE(by_pair["c→d"].validator, std::string("snd"));  // (0.9 + 0.1) / 2 against (−0.9 + 0.3) / 2
+  }
+
   void spearmanOnKnownRanks() {
     QVERIFY(near(analysis::spearman({1, 2, 3, 4}, {10, 20, 35, 40}), 1.0));
     QVERIFY(near(analysis::spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0));
