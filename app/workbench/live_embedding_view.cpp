@@ -169,7 +169,6 @@ void LiveEmbeddingView::addFrame(const Frame& frame) {
     frames_.resize(keep);
     layouts_.resize(keep);
     methods_.resize(keep);
-    laid_out_ = static_cast<int>(std::count_if(layouts_.begin(), layouts_.end(), [](const auto& l) { return l.has_value(); }));
     if (shown_ >= static_cast<int>(keep)) shown_ = laidOutAtOrBefore(static_cast<int>(keep) - 1);
     slider_->setRange(0, std::max(0, lastLaidOut()));
     follow_ = true;
@@ -260,7 +259,6 @@ void LiveEmbeddingView::relayout() {
 void LiveEmbeddingView::resetLayouts() {
   layouts_.assign(frames_.size(), std::nullopt);
   methods_.assign(frames_.size(), options_.method);
-  laid_out_ = 0;
 }
 
 int LiveEmbeddingView::laidOutAtOrBefore(int index) const {
@@ -312,7 +310,6 @@ void LiveEmbeddingView::layoutNext() {
     if (layout.cancelled) return;
     layouts_[index] = std::move(layout);
     methods_[index] = method;
-    ++laid_out_;
     slider_->setRange(0, lastLaidOut());
     slider_->setEnabled(laidOutCount() > 1);
     play_button_->setEnabled(laidOutCount() > 1);

@@ -9,6 +9,7 @@
 #include <QVector>
 #include <QWidget>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -59,7 +60,9 @@ class LiveEmbeddingView : public QWidget {
   void setPlaying(bool playing);
 
   int frameCount() const { return static_cast<int>(frames_.size()); }
-  int laidOutCount() const { return laid_out_; }
+  int laidOutCount() const {
+    return static_cast<int>(std::count_if(layouts_.begin(), layouts_.end(), [](const auto& l) { return l.has_value(); }));
+  }
   bool isLaidOut(int frame) const { return frame >= 0 && frame < frameCount() && layouts_[frame].has_value(); }
   int shownFrame() const { return shown_; }  // -1: none yet
   int64_t shownStep() const;
@@ -97,7 +100,6 @@ class LiveEmbeddingView : public QWidget {
 
   std::vector<Frame> frames_;
   std::vector<std::optional<analysis::LiveLayout>> layouts_;  // layouts_[i] is frames_[i]'s once laid out
-  int laid_out_ = 0;
   analysis::LiveLayoutOptions options_;
   bool by_class_ = false;
   bool computing_ = false;
