@@ -67,7 +67,13 @@ void run_sweep(const SweepArgs& a) {
                          : !spec.out.empty() ? spec.out : std::filesystem::path("sweeps") / spec.name;
     runs = sweep::expand(spec);
     if (a.collect && std::filesystem::exists(sweep::plan_path(dir))) {
-      // Collect what is there; the plan on disk is what ran.
+      // Collect what is there; the plan on disk is what ran. Where the spec still expands to the same
+      // runs, its sweep-wide fields (table, rank_by, validator_pool) are brought up to date.
+      try {
+        sweep::write_plan(dir, spec, runs);
+      } catch (const Error& e) {
+        std::cerr << "note: " << e.what() << "; collecting the plan as it ran\n";
+      }
     } else if (!a.list) {
       sweep::write_plan(dir, spec, runs);
     }

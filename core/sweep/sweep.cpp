@@ -146,7 +146,7 @@ std::vector<int64_t> read_seeds(const json& s, const std::string& where) {
 SweepSpec spec_from_json(const json& j, const std::string& origin, const std::filesystem::path& base_dir) {
   if (!j.is_object()) throw Error(origin + ": expected a JSON object at the top level");
   check_keys(j, {"name", "project", "base", "set", "axes", "seeds", "seed_major", "cases", "out", "table",
-                 "description", "rank_by"}, origin);
+                 "description", "rank_by", "validator_pool"}, origin);
   SweepSpec spec;
   spec.origin = origin;
   spec.name = j.value("name", std::filesystem::path(origin).stem().string());
@@ -256,6 +256,15 @@ SweepSpec spec_from_json(const json& j, const std::string& origin, const std::fi
         spec.rank_by == "source_only" || spec.rank_by == "source_only_adabn")
       throw Error(origin + ": rank_by: \"" + spec.rank_by + "\" is a target test accuracy, and no target test "
                   "label chooses anything; rank by validation_adapted (target.validation) instead");
+  }
+  if (j.contains("validator_pool")) {
+    const auto& pool = j["validator_pool"];
+    if (!pool.is_array()) throw Error(origin + ": validator_pool: expected a list of sweep directories");
+    for (const auto& d : pool) {
+      if (!d.is_string() || d.get<std::string>().empty())
+        throw Error(origin + ": validator_pool: expected sweep directory paths, got " + d.dump());
+      spec.validator_pool.push_back(d.get<std::string>());
+    }
   }
   return spec;
 }
@@ -369,6 +378,7 @@ json plan_to_json(const SweepSpec& spec, const std::vector<PlannedRun>& runs) {
   json out = {{"format", 1}, {"name", spec.name}, {"spec", spec.origin.string()}, {"runs", list}};
   if (spec.table) out["table"] = layout_json(*spec.table);
   if (!spec.rank_by.empty()) out["rank_by"] = spec.rank_by;
+  if (!spec.validator_pool.empty()) out["validator_pool"] = spec.validator_pool;
   return out;
 }
 
@@ -637,8 +647,21 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
     }
   }
   for (const auto& [pair, names] : seen) usable[pair] = {names.begin(), names.end()};
+  // Other sweeps' runs that join the choice (their pairs' tasks only count for the other pairs).
+  std::vector<std::string> pool;
+  if (plan_json.contains("validator_pool")) {
+    for (const auto& d : plan_json["validator_pool"]) {
+      const std::string p = d.is_string() ? d.get<std::string>() : std::string();
+      if (p.empty() || !std::filesystem::is_directory(p))
+        throw Error(path.string() + ": validator_pool: " + (p.empty() ? d.dump() : p) +
+                    ": not a directory (expected a sweep directory, from the current directory, whose runs join "
+                    "the validator choice)");
+      finished_dirs.emplace_back(p);
+      pool.push_back(p);
+    }
+  }
   std::map<std::string, analysis::HeldOutChoice> held_out;
-  if (seen.size() > 1) {
+  if (seen.size() > 1 || (!seen.empty() && !pool.empty())) {
     for (auto& c : analysis::choose_leave_one_pair_out(analysis::rank_validators(finished_dirs), usable))
       if (!c.validator.empty()) held_out[c.pair] = std::move(c);
   }
@@ -773,6 +796,11 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
         for (size_t k = 0; k < c.chosen_on.size(); ++k) md << (k ? "; " : "") << c.chosen_on[k];
         md << ")\n";
         md.unsetf(std::ios::floatfield);
+      }
+      if (!pool.empty()) {
+        md << "\nThe other pairs' runs include those of ";
+        for (size_t k = 0; k < pool.size(); ++k) md << (k ? ", " : "") << "`" << pool[k] << "`";
+        md << " (`validator_pool`).\n";
       }
     }
   }

@@ -69,6 +69,10 @@ struct SweepSpec {
   // The summary lists groups by this result, best first (e.g. "validation_adapted": held-out labelled
   // target training images choose); empty: expansion order.
   std::string rank_by;
+  // Other sweep directories (like `out`, from the current directory) whose finished runs join the runs
+  // each pair's validator is chosen on (leave one pair out): Table 2 has one pair of its own and
+  // chooses on Table 1's other pairs. Their runs are not rows of this sweep's tables.
+  std::vector<std::string> validator_pool;
 };
 
 // One expanded run.

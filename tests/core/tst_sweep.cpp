@@ -266,9 +266,10 @@ class TestSweep : public QObject {
     // U→M: both track it; M→MM: im tracks it, entropy not at all (ρ 0). So M→U gets im (chosen on
     // U→M and M→MM: entropy 0.5, im 1), U→M entropy (0.5 against 0), M→MM entropy (1 against 0).
     const std::vector<double> acc{0.5, 0.6, 0.7, 0.8};
-    for (const auto& r : runs) {
+    auto write_runs = [&](const std::filesystem::path& sweep_dir, const std::vector<sweep::PlannedRun>& planned) {
+    for (const auto& r : planned) {
       const auto case_name = r.case_name;
-      io::RunDirectory rd(dir / r.name);
+      io::RunDirectory rd(sweep_dir / r.name);
       rd.create(r.config);
       {
         io::MetricsWriter metrics(rd.path() / "metrics.jsonl");
@@ -302,6 +303,8 @@ class TestSweep : public QObject {
       res.picks["oracle"] = io::PickResult{4, 0.8, 0.82, 0.99};
       rd.write_results(res);
     }
+    };
+    write_runs(dir.path(), runs);
     const auto summary = sweep::summarize(dir.path());
     const auto md = QString::fromStdString(summary.markdown);
     QVERIFY2(md.contains("label-free pick (validator chosen on the other pairs)"), qPrintable(md));
@@ -319,6 +322,35 @@ class TestSweep : public QObject {
                                "pick:entropy,pick:im,other_pairs_validator,pick:other_pairs,oracle,validation_adapted,seconds"));
     QVERIFY2(csv.contains("mu-seed1,mu,FAN,M→U,1,finished,1,cpu,abc123,0.600000,,0.800000,0.820000,0.720000,im,0.720000,0.820000,,0.000000\n"),
              qPrintable(csv));
+    // A sweep of one pair (Table 2) chooses its validator on another sweep's other pairs
+    // (validator_pool); that sweep's runs of the same pair do not count, and are not rows here.
+    test::ScratchDir one("fan-sweep-pool");
+    auto pooled = json{{"name", "pooled"},
+                       {"base", tiny_project("/data")},
+                       {"seeds", {0, 1}},
+                       {"cases", json::array({{{"name", "mu"}, {"set", with("mnist", "usps")}, {"labels", {{"pair", "M→U"}, {"method", "FAN"}}}}})},
+                       {"table", {{"rows", "method"}, {"columns", "pair"}}}};
+    const auto alone_spec = sweep::spec_from_json(pooled, "pooled.json");
+    const auto alone_runs = sweep::expand(alone_spec);
+    sweep::write_plan(one.path(), alone_spec, alone_runs);
+    write_runs(one.path(), alone_runs);
+    QVERIFY(!QString::fromStdString(sweep::summarize(one.path()).markdown).contains("label-free pick"));
+    pooled["validator_pool"] = json::array({dir.path().string()});
+    const auto pooled_spec = sweep::spec_from_json(pooled, "pooled.json");
+    sweep::write_plan(one.path(), pooled_spec, sweep::expand(pooled_spec));  // the same runs: the plan takes the pool
+    const auto with_pool = QString::fromStdString(sweep::summarize(one.path()).markdown);
+    QVERIFY2(with_pool.contains("| FAN | 0.715 ± 0.007 (2) |"), qPrintable(with_pool));
+    QVERIFY2(with_pool.contains("- mnist→usps: **im**, mean ρ 1.000 over 2 task(s) of the other pairs (mnist→mnistm"), qPrintable(with_pool));
+    QVERIFY2(with_pool.contains("(`validator_pool`)"), qPrintable(with_pool));
+    QVERIFY2(!with_pool.contains("usps→mnist: **"), qPrintable(with_pool));
+    // A pool directory that is not there is named, not skipped.
+    pooled["validator_pool"] = json::array({(one / "missing").string()});
+    const auto missing_spec = sweep::spec_from_json(pooled, "pooled.json");
+    sweep::write_plan(one.path(), missing_spec, sweep::expand(missing_spec));
+    const auto e = test::error_of([&] { sweep::summarize(one.path()); });
+    QVERIFY2(e.contains("validator_pool: ") && e.contains("missing: not a directory"), qPrintable(e));
+    const auto bad = test::error_of([&] { pooled["validator_pool"] = "dir"; sweep::spec_from_json(pooled, "pooled.json"); });
+    QVERIFY2(bad.contains("pooled.json: validator_pool: expected a list of sweep directories"), qPrintable(bad));
   }
 
   // Real `fan` processes: a finished run is skipped, a stopped one resumed, a failing one marked
