@@ -8,6 +8,7 @@
 # HEADER: the page's opening (title and how to read it); the commit, the cores and the date are put in
 # where it says @STAMP@. APPENDIX: a page appended when it exists (a reading of the table).
 # The page is the summary's method tables first, then its group table.
+# It cds to the repository root, where the caller goes on (bench/table1 copies summary.csv after it).
 collect_table() {
   local spec="$1" result="$2" header="$3" appendix="${4:-}"
   local here fan dir stamp
