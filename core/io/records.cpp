@@ -316,6 +316,7 @@ json to_json(const Results& r) {
   j["threads"] = r.threads;
   j["versions"] = {{"fan", r.fan_version}, {"torch", r.torch_version}};
   if (!r.fan_commit.empty()) j["versions"]["commit"] = r.fan_commit;
+  if (!r.cpu.is_null()) j["cpu"] = r.cpu;
   if (!r.proxy_a_distance.is_null()) j["proxy_a_distance"] = r.proxy_a_distance;
   if (!r.picks.empty()) {
     auto& picks = j["picks"];
@@ -367,6 +368,10 @@ Results results_from_json(const json& j, const std::string& origin) {
     r.fan_version = v.string_or("fan", "");
     r.torch_version = v.string_or("torch", "");
     r.fan_commit = v.string_or("commit", "");
+  }
+  if (f.has("cpu")) {
+    f.object("cpu");  // an object, or the error names the field
+    r.cpu = f.at("cpu");
   }
   if (f.has("proxy_a_distance")) r.proxy_a_distance = f.at("proxy_a_distance");
   if (f.has("picks")) {

@@ -111,6 +111,9 @@ struct Results {
   int64_t threads = 0;
   std::string fan_version, torch_version;
   std::string fan_commit;  // the source commit the program was built from ("" in runs made before it was recorded)
+  // The CPU code paths the arithmetic took (util::CpuNumerics::to_json; null in runs made before it was
+  // recorded): a rerun gives the same numbers where these match.
+  nlohmann::json cpu;
   nlohmann::json proxy_a_distance;  // added by `fan figures` (null until then)
   // Checkpoint selection: per validator (and "oracle", for information: it uses test labels)
   // the step it picked and that network on the whole target test set; "last" is `adapted`.

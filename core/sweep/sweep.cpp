@@ -5,6 +5,7 @@
 #include "core/io/config_schema.h"
 #include "core/io/run_dir.h"
 #include "core/util/error.h"
+#include "core/util/numerics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -819,7 +820,7 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
     std::ostringstream rc;
     rc << "run,case";
     for (const auto& k : label_keys) rc << "," << csv_field(k);
-    rc << ",seed,status,threads,device,commit,source_only,source_only_adabn,last";
+    rc << ",seed,status,threads,device,cpu,commit,source_only,source_only_adabn,last";
     for (const auto& v : validators) rc << ",pick:" << v;
     rc << ",other_pairs_validator," << kHeldOut << ",oracle,validation_adapted,seconds\n";
     auto number = [](const std::optional<double>& v) {
@@ -839,7 +840,8 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
       }
       const auto& r = *summaries[i].results;
       const auto it = held_out.find(analysis::pair_of(summaries[i].config));
-      rc << "," << r.threads << "," << csv_field(r.device) << "," << csv_field(r.fan_commit) << ","
+      rc << "," << r.threads << "," << csv_field(r.device) << "," << csv_field(util::numerics_path(r.cpu)) << ","
+         << csv_field(r.fan_commit) << ","
          << number(value_of(i, "source_only")) << "," << number(value_of(i, "source_only_adabn")) << ","
          << number(value_of(i, "adapted"));
       for (const auto& v : validators) rc << "," << number(value_of(i, "pick:" + v));

@@ -11,6 +11,7 @@
 #include "core/train/evaluation.h"
 #include "core/analysis/validators.h"
 #include "core/util/error.h"
+#include "core/util/numerics.h"
 #include "core/util/version.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -762,6 +763,7 @@ io::Results Experiment::results(const std::string& status) const {
   r.fan_version = FAN_VERSION;
   r.fan_commit = util::build_commit();
   r.torch_version = TORCH_VERSION;
+  r.cpu = util::cpu_numerics().to_json();
   return r;
 }
 
@@ -786,6 +788,11 @@ io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) 
   const int threads = apply_threads(config_.threads);
   device_ = resolve_device(config_.device);
   sink.on_message("device " + device_.str() + ", " + std::to_string(threads) + " threads");
+  {
+    const auto& cpu = util::cpu_numerics();
+    sink.on_message("CPU code paths " + cpu.path() + (cpu.model.empty() ? "" : " (" + cpu.model + ")") +
+                    "; the same numbers again need the same paths");
+  }
   load_data();
   if (config_.mixed_precision && !mixed_precision())
     sink.on_message("run.mixed_precision applies on CUDA only: this run computes in float32 on " + device_.str());

@@ -86,6 +86,7 @@ io::Results full_results() {
   r.threads = 2;
   r.fan_version = "0.1.0";
   r.torch_version = "1.13.0";
+  r.cpu = {{"model", "Intel(R) Xeon(R) Processor"}, {"aten", "AVX512"}, {"blas", "OpenBLAS SkylakeX"}, {"onednn", "avx512_core"}};
   r.proxy_a_distance = {{"logits", {{"before", {{"distance", 1.5}}}}}};
   r.picks = {{"snd", {16, 4.5, 0.81, 0.97}}, {"oracle", {24, 0.8, 0.83, 0.98}}};
   r.selected = "snd";
@@ -131,6 +132,12 @@ class TestRecords : public QObject {
     QCOMPARE(back.proxy_a_distance["logits"]["before"]["distance"].get<double>(), 1.5);
     QCOMPARE(back.picks.at("snd").top1, 0.81);
     QCOMPARE(back.selected, std::string("snd"));
+    QCOMPARE(back.cpu["blas"].get<std::string>(), std::string("OpenBLAS SkylakeX"));
+    // Runs made before the code paths were recorded have none, and write none back.
+    auto old = j;
+    old.erase("cpu");
+    QVERIFY(io::results_from_json(old, "results.json").cpu.is_null());
+    QVERIFY(!io::to_json(io::results_from_json(old, "results.json")).contains("cpu"));
     QVERIFY(j["picks"]["oracle"]["note"].get<std::string>().find("test labels") != std::string::npos);
   }
 
@@ -213,6 +220,8 @@ class TestRecords : public QObject {
     QTest::newRow("results: missing") << "results" << "-wall_seconds" << "results.json: field \"wall_seconds\" is missing";
     QTest::newRow("results: nested") << "results" << "adapted.top1=\"high\""
                                      << "results.json: adapted: field \"top1\": expected a number, found a string";
+    QTest::newRow("results: cpu") << "results" << "cpu=\"AVX2\""
+                                  << "results.json: field \"cpu\": expected an object, found a string";
     QTest::newRow("results: newer format") << "results" << "format=9" << "field \"format\": this build reads formats 1 to";
     QTest::newRow("state: stage") << "state" << "stage=\"done\"" << "checkpoint.pt: field \"stage\": expected \"source\"";
     QTest::newRow("state: stream") << "state" << "stage2.streams.target.cursor=1.5"

@@ -1,5 +1,6 @@
 // Sweeps: expansion and names, spec errors, statistics, diffs, summaries of run directories, and the
-// runner (real `fan` processes on tiny synthetic data): skip, resume, a failing run, the Slurm script.
+// runner (real `fan` processes on tiny synthetic data): skip, resume, a failing run, the Slurm script,
+// and the CPU code paths a run records.
 #include "core/io/config_schema.h"
 #include "core/io/run_dir.h"
 #include "core/sweep/runner.h"
@@ -296,6 +297,7 @@ class TestSweep : public QObject {
       res.threads = 1;
       res.device = "cpu";
       res.fan_commit = "abc123";
+      if (r.seed == 1) res.cpu = {{"model", "AMD EPYC"}, {"aten", "AVX2"}, {"blas", "OpenBLAS Zen"}, {"onednn", "avx2"}};
       res.source_only = io::Accuracy{0.6, 0.9, {}, {}};
       res.adapted = io::Accuracy{0.8, 0.99, {}, {}};
       res.picks["entropy"] = io::PickResult{4, 0.2, 0.81 + 0.01 * r.seed, 0.99};
@@ -318,10 +320,13 @@ class TestSweep : public QObject {
     const auto csv = QString::fromStdString(summary.runs_csv);
     const auto lines = csv.trimmed().split('\n');
     QCOMPARE(lines.size(), 1 + 6);
-    QCOMPARE(lines[0], QString("run,case,method,pair,seed,status,threads,device,commit,source_only,source_only_adabn,last,"
+    QCOMPARE(lines[0], QString("run,case,method,pair,seed,status,threads,device,cpu,commit,source_only,source_only_adabn,last,"
                                "pick:entropy,pick:im,other_pairs_validator,pick:other_pairs,oracle,validation_adapted,seconds"));
-    QVERIFY2(csv.contains("mu-seed1,mu,FAN,M→U,1,finished,1,cpu,abc123,0.600000,,0.800000,0.820000,0.720000,im,0.720000,0.820000,,0.000000\n"),
+    QVERIFY2(csv.contains("mu-seed1,mu,FAN,M→U,1,finished,1,cpu,AVX2 · OpenBLAS Zen · oneDNN avx2,abc123,0.600000,,0.800000,"
+                          "0.820000,0.720000,im,0.720000,0.820000,,0.000000\n"),
              qPrintable(csv));
+    // A run made before the code paths were recorded has an empty cell.
+    QVERIFY2(csv.contains("mu-seed0,mu,FAN,M→U,0,finished,1,cpu,,abc123,"), qPrintable(csv));
     // A sweep of one pair (Table 2) chooses its validator on another sweep's other pairs
     // (validator_pool); that sweep's runs of the same pair do not count, and are not rows here.
     test::ScratchDir one("fan-sweep-pool");
@@ -423,6 +428,57 @@ class TestSweep : public QObject {
     QCOMPARE(out[0].outcome, sweep::Outcome::kFailed);
     QVERIFY2(QString::fromStdString(out[0].detail).contains("checkpoint.pt"), out[0].detail.c_str());
     QVERIFY(std::filesystem::exists(dir / runs[0].name / "checkpoint.pt"));
+  }
+
+  // The same project run twice on one code path gives the same numbers, and results.json says which
+  // path that was; capping ATen's kernels (ATEN_CPU_CAPABILITY, as another processor would) is recorded
+  // and, where this processor has vector kernels, changes the numbers: why a row of a committed table
+  // reproduces only on the path its cpu column names.
+  void runsRecordTheCpuCodePathsThatDecideTheirNumbers() {
+    const auto fan = fan_binary();
+    if (fan.empty()) QSKIP("FAN_BIN is not set (ctest sets it to the built fan)");
+    test::ScratchDir data("fan-numerics-data");
+    test::write_synthetic_domains(data.path(), 320, 100);
+    test::ScratchDir dir("fan-numerics");
+    auto project = tiny_project(data.path());
+    project["threads"] = 1;
+    const auto project_path = dir / "tiny.json";
+    std::ofstream(project_path) << project.dump();
+    auto run = [&](const std::string& name, const std::string& env) {
+      const auto out = dir / name;
+      const auto cmd = env + " '" + fan.string() + "' run '" + project_path.string() + "' --out '" + out.string() +
+                       "' --quiet > '" + (dir / (name + ".log")).string() + "' 2>&1";
+      const int rc = std::system(cmd.c_str());
+      if (rc != 0) return std::make_pair(io::Results{}, std::string("failed: ") + read_text(dir / (name + ".log")));
+      return std::make_pair(io::RunDirectory(out).read_results(), read_text(out / "metrics.jsonl"));
+    };
+    // The losses of every logged step: the numbers the arithmetic produced (wall times left out).
+    auto losses = [](const std::string& metrics) {
+      std::vector<double> out;
+      std::istringstream in(metrics);
+      for (std::string line; std::getline(in, line);) {
+        const auto j = json::parse(line);
+        if (j.value("type", "") == "step")
+          for (const auto& [k, v] : j.at("losses").items()) out.push_back(v.get<double>());
+      }
+      return out;
+    };
+    const auto [a, a_metrics] = run("a", "");
+    const auto [b, b_metrics] = run("b", "");
+    const auto [capped, capped_metrics] = run("capped", "ATEN_CPU_CAPABILITY=default");
+    QVERIFY2(a.finished() && b.finished() && capped.finished(), (a_metrics + b_metrics + capped_metrics).c_str());
+    QVERIFY2(a.cpu.is_object(), a.cpu.dump().c_str());
+    const auto native = a.cpu.value("aten", "");
+    QVERIFY2(native == "AVX512" || native == "AVX2" || native == "NO AVX", native.c_str());
+    QVERIFY2(a.cpu.value("blas", "").rfind("OpenBLAS ", 0) == 0 || a.cpu.value("blas", "") == "not OpenBLAS",
+             a.cpu.dump().c_str());
+    QCOMPARE(b.cpu, a.cpu);
+    QVERIFY(!losses(a_metrics).empty());
+    QCOMPARE(losses(b_metrics), losses(a_metrics));
+    QCOMPARE(b.adapted->top1, a.adapted->top1);
+    QCOMPARE(capped.cpu.value("aten", ""), std::string("NO AVX"));
+    QCOMPARE(capped.cpu.value("blas", ""), a.cpu.value("blas", ""));
+    if (native != "NO AVX") QVERIFY(losses(capped_metrics) != losses(a_metrics));
   }
 
   void slurmScriptRunsExactlyItsArrayTask() {
