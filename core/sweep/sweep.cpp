@@ -711,6 +711,21 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
      << "over seeds; top-1 on the whole target test set unless named otherwise (`pick:V`: the network validator V "
      << "picked; `pick:oracle` uses test labels and is for information only" << (held_out.empty() ? "" :
         "; `pick:other_pairs`: the pick of the validator that ranked best on the other pairs, named below") << ").\n\n";
+  {
+    // Which CPU code paths made the numbers: a rerun reproduces a run on its own path only.
+    std::map<std::string, int> paths;
+    for (size_t i = 0; i < plan.size(); ++i)
+      if (summaries[i].results && summaries[i].results->finished()) ++paths[util::numerics_path(summaries[i].results->cpu)];
+    if (!paths.empty()) {
+      md << "CPU code paths of the finished runs (a rerun gives a run's numbers on its own path, `runs.csv` has it per run): ";
+      bool first = true;
+      for (const auto& [path, n] : paths) {
+        md << (first ? "" : "; ") << (path.empty() ? "not recorded (runs made before the paths were)" : path) << " (" << n << ")";
+        first = false;
+      }
+      md << ".\n\n";
+    }
+  }
   if (!rank_by.empty())
     md << "Groups ranked by " << rank_by << ", best first" << (rank_by == "validation_adapted" ?
           " (top-1 on held-out labelled target *training* images, `target.validation`: these choose; the test "

@@ -297,7 +297,7 @@ class TestSweep : public QObject {
       res.threads = 1;
       res.device = "cpu";
       res.fan_commit = "abc123";
-      if (r.seed == 1) res.cpu = {{"model", "AMD EPYC"}, {"aten", "AVX2"}, {"blas", "OpenBLAS Zen"}, {"onednn", "avx2"}};
+      if (r.seed == 1 && case_name == "mu") res.cpu = {{"model", "AMD EPYC"}, {"aten", "AVX2"}, {"blas", "OpenBLAS Zen"}, {"onednn", "avx2"}};
       res.source_only = io::Accuracy{0.6, 0.9, {}, {}};
       res.adapted = io::Accuracy{0.8, 0.99, {}, {}};
       res.picks["entropy"] = io::PickResult{4, 0.2, 0.81 + 0.01 * r.seed, 0.99};
@@ -325,6 +325,9 @@ class TestSweep : public QObject {
     QVERIFY2(csv.contains("mu-seed1,mu,FAN,M→U,1,finished,1,cpu,AVX2 · OpenBLAS Zen · oneDNN avx2,abc123,0.600000,,0.800000,"
                           "0.820000,0.720000,im,0.720000,0.820000,,0.000000\n"),
              qPrintable(csv));
+    QVERIFY2(md.contains("CPU code paths of the finished runs") && md.contains("not recorded (runs made before the paths were) (5); "
+                                                                             "AVX2 · OpenBLAS Zen · oneDNN avx2 (1)"),
+             qPrintable(md));
     // A run made before the code paths were recorded has an empty cell.
     QVERIFY2(csv.contains("mu-seed0,mu,FAN,M→U,0,finished,1,cpu,,abc123,"), qPrintable(csv));
     // A sweep of one pair (Table 2) chooses its validator on another sweep's other pairs
