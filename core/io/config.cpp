@@ -111,6 +111,8 @@ void add_paper_values(std::vector<FieldSpec>& s) {
       {"stage2.source_prior", {"source (the source's own class mix)", ""}},
       {"stage2.select", {"last (the last iterate)", ""}},
       {"stage2.information_maximization", {"— (not in the paper: an extension, SHOT 2020)", ""}},
+      {"stage1.from", {"— (each run trains its own source network)", ""}},
+      {"stage2.draw", {"— (one adaptation per run)", ""}},
       {"eval.every", {kSetting, ""}},
       {"eval.batch_size", {kSetting, ""}},
       {"eval.validator_images", {"— (the paper uses no validator)", ""}},
@@ -210,6 +212,15 @@ std::vector<FieldSpec> make_schema() {
   s.push_back(ranged(field("stage1.lr", FieldType::kNumber, 2e-4, "stage 1", "", "Adam learning rate of the source network (encoder, M and decoder)"), 0, 10, true));
   s.push_back(ranged(field("stage1.beta1", FieldType::kNumber, 0.5, "stage 1", "", "Adam β1"), 0, 1));
   s.push_back(ranged(field("stage1.beta2", FieldType::kNumber, 0.999, "stage 1", "", "Adam β2"), 0, 1));
+  s.push_back(field("stage1.from", FieldType::kString, "", "stage 1", "directory",
+                    "Start from the stage-1 network of this run directory instead of training one (its stage 1 "
+                    "must have finished, with the same data, networks, stage-1 losses, settings and seed; only "
+                    "stage 2, evaluation and run fields may differ): stage 2 again, e.g. with another "
+                    "stage2.draw; empty: train stage 1"));
+  s.push_back(ranged(field("stage2.draw", FieldType::kInt, 0, "stage 2", "",
+                           "Which draw of stage 2's randomness (the discriminator's initial weights, the batch "
+                           "order) from the same seed: 0 = the run's own; another number adapts the same "
+                           "stage-1 network anew, to see how far stage 2 alone moves a result"), 0, 1000000));
   s.push_back(ranged(field("stage2.iterations", FieldType::kInt, 3000, "stage 2", "steps",
                            "Adaptation iterations: each updates D on a source and a target batch, then the target network"), 0, 10000000));
   s.push_back(ranged(field("stage2.batch_size", FieldType::kInt, 128, "stage 2", "images/domain",
@@ -349,6 +360,46 @@ const FieldSpec* find_field(const std::string& key) {
   for (const auto& f : config_schema())
     if (f.key == key) return &f;
   return nullptr;
+}
+
+namespace {
+// What stage 1 never reads: stage 2, the evaluations after it, where and how the run runs.
+bool stage1_independent(const std::string& key) {
+  static const std::set<std::string> keys = {
+      "name", "device", "threads", "data.workers", "data.root", "stage1.from", "loss.mu", "loss.nu",
+      "loss.target_mutual_information", "eval.every", "eval.batch_size", "eval.live_embedding_images",
+      "model.discriminator_hidden", "model.discriminator_hidden2", "model.discriminator_batch_norm"};
+  return keys.count(key) > 0 || key.rfind("stage2.", 0) == 0 || key.rfind("run.", 0) == 0;
+}
+
+void flatten_into(const json& j, const std::string& prefix, std::map<std::string, json>& out) {
+  if (j.is_object() && !j.empty()) {
+    for (const auto& [k, v] : j.items()) flatten_into(v, prefix.empty() ? k : prefix + "." + k, out);
+  } else {
+    out[prefix] = j;
+  }
+}
+}  // namespace
+
+std::optional<FieldDifference> stage1_difference(const json& here, const json& there) {
+  std::map<std::string, json> a, b;
+  flatten_into(here, "", a);
+  flatten_into(there, "", b);
+  std::set<std::string> keys;
+  for (const auto& [k, v] : a) keys.insert(k);
+  for (const auto& [k, v] : b) keys.insert(k);
+  for (const auto& key : keys) {
+    if (stage1_independent(key)) continue;
+    // A key one side lacks counts at its default (a run written before the field existed).
+    const auto* f = find_field(key);
+    const auto value = [&](const std::map<std::string, json>& map) -> json {
+      const auto it = map.find(key);
+      return it != map.end() ? it->second : (f != nullptr ? f->default_value : json());
+    };
+    const auto va = value(a), vb = value(b);
+    if (va != vb) return FieldDifference{key, va.dump(), vb.dump()};
+  }
+  return std::nullopt;
 }
 
 json get_path(const json& config, const std::string& key) {
@@ -593,6 +644,8 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.eval_validator_images = j["eval"]["validator_images"];
   c.eval_live_embedding_images = j["eval"]["live_embedding_images"];
   c.stage2_select = j["stage2"]["select"];
+  c.stage1_from = j["stage1"]["from"];
+  c.stage2_draw = j["stage2"]["draw"];
   c.log_every = j["run"]["log_every"];
   c.checkpoint_every = j["run"]["checkpoint_every"];
   c.preview_every = j["run"]["preview_every"];

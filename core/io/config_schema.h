@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +56,13 @@ std::pair<int64_t, int64_t> effective_dims(const nlohmann::json& config);
 void apply_override(nlohmann::json& config, const std::string& assignment);
 
 nlohmann::json read_json_file(const std::filesystem::path& path);
+// stage1.from: the first field (dotted key, in key order) where two resolved configs would train another
+// stage-1 network, with both values as JSON; none when only stage 2, evaluation and run fields differ.
+struct FieldDifference {
+  std::string key, here, there;
+};
+std::optional<FieldDifference> stage1_difference(const nlohmann::json& here, const nlohmann::json& there);
+
 nlohmann::json get_path(const nlohmann::json& config, const std::string& key);
 void set_path(nlohmann::json& config, const std::string& key, const nlohmann::json& value);
 

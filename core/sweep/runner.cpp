@@ -75,6 +75,15 @@ Launch prepare(const std::filesystem::path& sweep_dir, const PlannedRun& run, co
   if (ec) throw Error(dir.string() + ": cannot remove the unfinished run (" + ec.message() + ")");
   json config = run.config;
   if (options.threads >= 0) config["threads"] = options.threads;
+  // stage1.from may name another run of this sweep: "{sweep}" is the sweep directory, "{seed}" this run's seed.
+  if (const auto from = io::get_path(config, "stage1.from"); from.is_string()) {
+    auto text = from.get<std::string>();
+    for (const auto& [token, value] : {std::pair<std::string, std::string>{"{sweep}", sweep_dir.string()},
+                                       std::pair<std::string, std::string>{"{seed}", std::to_string(run.seed)}})
+      for (size_t at = text.find(token); at != std::string::npos; at = text.find(token, at + value.size()))
+        text.replace(at, token.size(), value);
+    config["stage1"]["from"] = text;
+  }
   const auto project = sweep_dir / "projects" / (run.name + ".json");
   std::filesystem::create_directories(project.parent_path());
   util::atomic_write(project, config.dump(2) + "\n");

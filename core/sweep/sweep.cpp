@@ -497,7 +497,7 @@ std::vector<Difference> diff(const json& a, const json& b) {
 }
 
 const std::vector<std::string>& ungrouped_keys() {
-  static const std::vector<std::string> keys{"seed", "threads", "device", "data.root"};
+  static const std::vector<std::string> keys{"seed", "threads", "device", "data.root", "stage1.from"};
   return keys;
 }
 

@@ -42,6 +42,9 @@ constexpr uint64_t kSourcePriorSalt = 0xD6E8FEB86659FD93ULL;
 constexpr uint64_t kCurveSubsetSalt = 0x5851F42D4C957F2DULL;
 constexpr uint64_t kValidatorSalt = 0x14057B7EF767814FULL;
 constexpr uint64_t kLiveEmbeddingSalt = 0x3C79AC492BA7B653ULL;
+constexpr uint64_t kDiscriminatorDrawSalt = 0x7FB5D329728EA185ULL;
+// stage2.draw k moves every stage-2 stream by k strides (the streams' salts stay apart).
+constexpr uint64_t kDrawStride = 0x9FB21C651E98DF25ULL;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -189,9 +192,30 @@ int apply_threads(int64_t threads) {
   return n;
 }
 
+io::RunState stage1_source_state(const io::ExperimentConfig& config, const std::filesystem::path& run_dir) {
+  const std::filesystem::path from = config.stage1_from;
+  io::RunDirectory other(from);
+  const auto field = [&](const std::string& what) { return Error("stage1.from: " + from.string() + ": " + what); };
+  if (!std::filesystem::is_directory(from)) throw field("no such run directory");
+  std::error_code ec;
+  if (std::filesystem::equivalent(from, run_dir, ec)) throw field("is this run itself");
+  if (!other.has_checkpoint()) throw field("has no checkpoint (its stage 1 has not finished)");
+  if (const auto d = io::stage1_difference(config.resolved, other.read_config()))
+    throw field("its stage 1 ran with another " + d->key + " (" + d->there + "; this run: " + d->here +
+                "): the same stage-1 network needs the same data, networks, stage-1 losses and settings and seed");
+  const auto path = other.checkpoint_path();
+  auto state = io::run_state_from_json(io::read_checkpoint_state(path), path.string());
+  if (state.stage == io::Stage::kSource) throw field("its stage 1 has not finished");
+  if (config.stage2_source_prior == "target_estimate" && state.target_prior_estimate.empty())
+    throw field("holds no AdaBN class-mix estimate (it ran with stage2.source_prior \"source\"), which "
+                "stage2.source_prior \"target_estimate\" needs");
+  return state;
+}
+
 Experiment::Experiment(io::ExperimentConfig config, std::filesystem::path run_dir)
     : config_(std::move(config)), run_dir_(std::move(run_dir)), group_(dist::current()) {
-  // Rank 0 alone writes the run directory.
+  // Rank 0 alone writes the run directory, after checking what it will start from.
+  if (leader() && !config_.stage1_from.empty()) stage1_source_state(config_, run_dir_.path());
   if (leader()) {
     run_dir_.create(config_.resolved);
     metrics_ = std::make_unique<io::MetricsWriter>(run_dir_.metrics_path(), 0);
@@ -657,10 +681,10 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
   if (group_) broadcast_networks({source_net_.get(), target_net_.get(), discriminator_.get()});
   const auto* memory_source = dynamic_cast<const data::MemorySet*>(source_train_.get());
   data::BatchStream source_batcher(source_train_, config_.stage2_batch_size,
-                                   static_cast<uint64_t>(config_.seed) ^ kStage2SourceBatchSalt, true, config_.workers,
+                                   stage2_seed(kStage2SourceBatchSalt), true, config_.workers,
                                    /*load_images=*/memory_source == nullptr);
   data::BatchStream target_batcher(target_train_, config_.stage2_batch_size,
-                                   static_cast<uint64_t>(config_.seed) ^ kTargetBatchSalt, true, config_.workers);
+                                   stage2_seed(kTargetBatchSalt), true, config_.workers);
   if (memory_source != nullptr) adapter_->precompute_source_logits(memory_source->dataset().images);
   // stage2.source_prior = target_estimate: each source image drawn with weight
   // p̂_target(y) / p_source(y), so D's source side has the target's estimated class mix.
@@ -692,7 +716,7 @@ void Experiment::run_stage2(EventSink& sink, StopToken& stop) {
     if (source_weights.defined()) {
       // One generator per step, seeded by (seed, step): a resumed run draws the same batches.
       auto generator = at::detail::createCPUGenerator(
-          (static_cast<uint64_t>(config_.seed) ^ kSourcePriorSalt) + static_cast<uint64_t>(done));
+          stage2_seed(kSourcePriorSalt) + static_cast<uint64_t>(done));
       source_batch.indices = torch::multinomial(source_weights, source_batch.indices.size(0), true, generator);
     }
     const auto target_batch = target_batcher.next().images;
@@ -816,7 +840,7 @@ io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) 
                     std::to_string(group_->size()) + " ranks; batch norm " +
                     (config_.sync_batch_norm ? "synchronised" : "per rank") + "; rank 0 writes the run directory");
   }
-  if (!run_dir_.has_checkpoint() && !config_.pretrained.empty()) {
+  if (!run_dir_.has_checkpoint() && !config_.pretrained.empty() && config_.stage1_from.empty()) {
     // A fresh run starts its source encoder from torchvision's weights (a resumed one has its own).
     auto resnet = std::dynamic_pointer_cast<models::ResNetEncoderImpl>(source_net_->encoder);
     if (!resnet) throw Error("model.pretrained: the source encoder is not a ResNet");
@@ -832,17 +856,17 @@ io::Results Experiment::run(EventSink* external_sink, StopToken* external_stop) 
   // Everything before the first step (data, networks, restoring), this process's part.
   state_.seconds["setup"] += seconds_since(started);
 
-  if (state_.stage == io::Stage::kSource) {
+  if (state_.stage == io::Stage::kSource && !config_.stage1_from.empty()) {
+    // Rank 0 reads the other run; the others receive its networks when stage 2 starts (run_stage2).
+    if (leader()) adopt_stage1(sink);
+    start_stage2();
+  } else if (state_.stage == io::Stage::kSource) {
     run_stage1(sink, stop);
     if (stop.stop_requested()) {
       return stopped(1, sink);
     }
     if (leader()) evaluate_source_only(sink);
-    // Stage 2 starts from the trained source network.
-    models::copy_state(*source_net_, *target_net_);
-    make_adapter();
-    state_.stage = io::Stage::kAdaptation;
-    checkpoint();
+    start_stage2();
   }
 
   run_stage2(sink, stop);
@@ -875,6 +899,60 @@ io::Results Experiment::stopped(int stage, EventSink& sink) {
   auto r = results("stopped");
   sink.on_finished(r);
   return r;
+}
+
+uint64_t Experiment::stage2_seed(uint64_t salt) const {
+  return (static_cast<uint64_t>(config_.seed) ^ salt) + static_cast<uint64_t>(config_.stage2_draw) * kDrawStride;
+}
+
+void Experiment::start_stage2() {
+  // Stage 2 starts from the trained source network.
+  models::copy_state(*source_net_, *target_net_);
+  if (config_.stage2_draw > 0) {
+    // Another draw: D's initial weights from (seed, draw); draw 0 keeps the one built with the networks.
+    torch::manual_seed(static_cast<uint64_t>(stage2_seed(kDiscriminatorDrawSalt) & 0x7FFFFFFFFFFFFFFFULL));
+    const auto options = config_.net_options(source_train_->num_classes());
+    discriminator_ = models::Discriminator(options.num_classes, config_.discriminator_layers(),
+                                           config_.discriminator_batch_norm);
+    discriminator_->to(device_);
+  }
+  make_adapter();
+  state_.stage = io::Stage::kAdaptation;
+  checkpoint();
+}
+
+void Experiment::adopt_stage1(EventSink& sink) {
+  const std::filesystem::path from = config_.stage1_from;
+  io::RunDirectory other(from);
+  const auto other_state = stage1_source_state(config_, run_dir_.path());
+  const auto path = other.checkpoint_path();
+  // In stage 2 (or finished) the checkpoint's source network is the stage-1 network: stage 2 never trains it.
+  io::load_checkpoint(path, {{"source", source_net_.get()}}, {});
+  state_.stage1 = other_state.stage1;
+  state_.source_only = other_state.source_only;
+  state_.source_only_adabn = other_state.source_only_adabn;
+  state_.source_test = other_state.source_test;
+  state_.validation_source_only = other_state.validation_source_only;
+  state_.target_prior_estimate = other_state.target_prior_estimate;
+  if (const auto it = other_state.loader_wait.find(1); it != other_state.loader_wait.end())
+    state_.loader_wait[1] = it->second;
+  // Its stage-1 records (curves, source-only evaluations, the validators' starting points), as they were.
+  int64_t copied = 0;
+  for (const auto& record : other.read_metrics()) {
+    if (io::stage_of(record) != 1) continue;
+    std::visit([&](const auto& e) {
+      using T = std::decay_t<decltype(e)>;
+      if constexpr (std::is_same_v<T, events::StageEvent>) sink.on_stage(e);
+      else if constexpr (std::is_same_v<T, events::StepEvent>) sink.on_step(e);
+      else if constexpr (std::is_same_v<T, events::EvaluationEvent>) sink.on_evaluation(e);
+      else sink.on_validators(e);
+    }, record);
+    ++copied;
+  }
+  sink.on_message("stage 1 from " + from.string() + " (" + std::to_string(state_.stage1.step) + " steps, " +
+                  std::to_string(copied) + " records): source only, target test top-1 " +
+                  (state_.source_only ? std::to_string(state_.source_only->top1) : std::string("–")) +
+                  "; stage 2 draw " + std::to_string(config_.stage2_draw));
 }
 
 void Experiment::make_adapter() {

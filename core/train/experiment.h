@@ -39,6 +39,11 @@ torch::Device resolve_device(const std::string& name);
 // Applies the threads field (0 = all cores); returns the count in effect.
 int apply_threads(int64_t threads);
 
+// stage1.from: the state of the run `config` starts stage 2 from, checked (a fan::Error naming the field
+// and the directory when it is missing, is `run_dir` itself, has not finished stage 1, or trained another
+// stage 1 than `config` would).
+io::RunState stage1_source_state(const io::ExperimentConfig& config, const std::filesystem::path& run_dir);
+
 class Experiment {
  public:
   // A new run in `run_dir` (created; must not hold a run yet).
@@ -99,6 +104,13 @@ class Experiment {
   // The modules and optimizers a checkpoint holds at the current stage.
   std::pair<io::ModuleMap, io::OptimizerMap> checkpoint_contents();
   void restore_checkpoint();
+  // stage1.from: this run's stage 1 is another run's (its source network, numbers and stage-1 records).
+  void adopt_stage1(EventSink& sink);
+  // Stage 2 starts: the target network from the source network, the adapter (a new discriminator for
+  // stage2.draw > 0), the checkpoint.
+  void start_stage2();
+  // A stage-2 seed stream: the run's seed with its salt, moved by stage2.draw (draw 0: the seed's own).
+  uint64_t stage2_seed(uint64_t salt) const;
   void make_adapter();
   bool wait_while_paused(StopToken& stop);
   bool mixed_precision() const { return config_.mixed_precision && device_.is_cuda(); }

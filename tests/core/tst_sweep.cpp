@@ -484,6 +484,47 @@ class TestSweep : public QObject {
     if (native != "NO AVX") QVERIFY(losses(capped_metrics) != losses(a_metrics));
   }
 
+  // stage1.from in a sweep: "{sweep}/draw_0-seed{seed}" names the same seed's run of an earlier case, so
+  // a case can adapt every seed's stage-1 network again (stage2.draw); the runs of one case still form one
+  // group, whatever directory each started from.
+  void casesAdaptAnEarlierCasesStageOneAgain() {
+    const auto fan = fan_binary();
+    if (fan.empty()) QSKIP("FAN_BIN is not set (ctest sets it to the built fan)");
+    test::ScratchDir data("fan-draws-data");
+    test::write_synthetic_domains(data.path(), 320, 100);
+    test::ScratchDir dir("fan-draws");
+    const auto spec = sweep::spec_from_json(
+        {{"name", "draws"},
+         {"base", tiny_project(data.path())},
+         {"seeds", json::array({0, 1})},
+         {"cases", json::array({{{"name", "draw_0"}},
+                                {{"name", "draw_1"},
+                                 {"set", {{"stage1.from", "{sweep}/draw_0-seed{seed}"}, {"stage2.draw", 1}}}}})}},
+        "draws.json");
+    const auto runs = sweep::expand(spec);
+    QCOMPARE(names(runs), (std::vector<std::string>{"draw_0-seed0", "draw_0-seed1", "draw_1-seed0", "draw_1-seed1"}));
+    sweep::write_plan(dir.path(), spec, runs);
+    sweep::RunnerOptions options;
+    options.fan = fan;
+    options.log = [](const std::string&) {};
+    for (const auto& r : sweep::run_all(dir.path(), runs, options))
+      QVERIFY2(r.outcome == sweep::Outcome::kFinished, r.detail.c_str());
+    for (int seed : {0, 1}) {
+      const auto first = io::RunDirectory(dir / ("draw_0-seed" + std::to_string(seed)));
+      const auto again = io::RunDirectory(dir / ("draw_1-seed" + std::to_string(seed)));
+      QCOMPARE(again.read_config()["stage1"]["from"].get<std::string>(), first.path().string());
+      QCOMPARE(again.read_results().source_only->top1, first.read_results().source_only->top1);
+      QCOMPARE(again.read_results().stage1_steps, first.read_results().stage1_steps);
+    }
+    const auto summary = sweep::summarize(dir.path());
+    QCOMPARE(summary.finished, 4);
+    std::vector<io::RunSummary> summaries;
+    for (const auto& r : runs) summaries.push_back(io::RunDirectory(dir / r.name).summary());
+    const auto groups = sweep::group_runs(summaries);
+    QCOMPARE(groups.size(), size_t(2));
+    for (const auto& g : groups) QCOMPARE(g.finished, 2);
+  }
+
   void slurmScriptRunsExactlyItsArrayTask() {
     const auto fan = fan_binary();
     if (fan.empty()) QSKIP("FAN_BIN is not set (ctest sets it to the built fan)");

@@ -17,6 +17,8 @@
 
 #include <QtTest>
 
+#include <tuple>
+
 using namespace fan;
 using nlohmann::json;
 
@@ -443,6 +445,74 @@ class TestTraining : public QObject {
     const auto b = comparable_metrics(runs / "parts");
     QCOMPARE(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) QVERIFY2(a[i] == b[i], (a[i].dump() + " vs " + b[i].dump()).c_str());
+  }
+
+  // stage1.from: a run adapts another run's stage-1 network. With stage 2's own draw it repeats that run's
+  // stage 2 exactly (and carries its stage-1 records and numbers); stage2.draw = 1 is another adaptation of
+  // the same network; a run whose stage 1 would differ, or that has not finished stage 1, is refused before
+  // any directory is made.
+  void stageTwoAgainFromAnotherRunsStageOne() {
+    test::ScratchDir runs;
+    const auto base = tiny_config(data_.path());
+    const auto whole = io::to_json(train::Experiment(io::ExperimentConfig::from_json(base), runs / "whole").run());
+
+    auto again = base;
+    again["stage1"]["from"] = (runs / "whole").string();
+    again["eval"]["every"] = 12;  // evaluation fields may differ: stage 1 never reads them
+    const auto repeated = io::to_json(train::Experiment(io::ExperimentConfig::from_json(again), runs / "again").run());
+    QCOMPARE(repeated["source_only"], whole["source_only"]);
+    QCOMPARE(repeated["source_only_adabn"], whole["source_only_adabn"]);
+    QCOMPARE(repeated["adapted"]["top1"].get<double>(), whole["adapted"]["top1"].get<double>());
+    const auto a = comparable_metrics(runs / "whole");
+    const auto b = comparable_metrics(runs / "again");
+    std::vector<json> steps_a, steps_b, stage1_a, stage1_b;
+    for (const auto& [from, steps, stage1] : {std::tuple{&a, &steps_a, &stage1_a}, std::tuple{&b, &steps_b, &stage1_b}})
+      for (const auto& r : *from) {
+        if (r["stage"] == 1) stage1->push_back(r);
+        else if (r["type"] == "step") steps->push_back(r);
+      }
+    QVERIFY(!stage1_a.empty());
+    QCOMPARE(stage1_b, stage1_a);  // its stage-1 curves, as they were
+    QCOMPARE(steps_b, steps_a);    // the same stage 2, step by step
+
+    auto other_draw = again;
+    other_draw["stage2"]["draw"] = 1;
+    const auto drawn = io::to_json(train::Experiment(io::ExperimentConfig::from_json(other_draw), runs / "draw1").run());
+    QCOMPARE(drawn["source_only"], whole["source_only"]);
+    std::vector<json> steps_c;
+    for (const auto& r : comparable_metrics(runs / "draw1"))
+      if (r["stage"] == 2 && r["type"] == "step") steps_c.push_back(r);
+    QCOMPARE(steps_c.size(), steps_a.size());
+    QVERIFY(steps_c.front()["losses"] != steps_a.front()["losses"]);  // another D, other batches from step 1
+
+    // A chain: the draw-1 run's checkpoint still holds the same stage-1 network.
+    auto chained = again;
+    chained["stage1"]["from"] = (runs / "draw1").string();
+    const auto chain = io::to_json(train::Experiment(io::ExperimentConfig::from_json(chained), runs / "chain").run());
+    QCOMPARE(chain["adapted"]["top1"].get<double>(), whole["adapted"]["top1"].get<double>());
+
+    auto other_stage1 = again;
+    other_stage1["stage1"]["lr"] = 0.0005;
+    auto error = test::error_of([&] { train::Experiment refused(io::ExperimentConfig::from_json(other_stage1), runs / "refused"); });
+    QVERIFY2(error.contains("stage1.from") && error.contains("stage1.lr"), qPrintable(error));
+    QVERIFY(!std::filesystem::exists(runs / "refused"));
+    auto other_seed = again;
+    other_seed["seed"] = 7;
+    QVERIFY(test::error_of([&] { train::Experiment refused(io::ExperimentConfig::from_json(other_seed), runs / "refused"); })
+                .contains("another seed"));
+    auto missing = again;
+    missing["stage1"]["from"] = (runs / "nowhere").string();
+    QVERIFY(test::error_of([&] { train::Experiment refused(io::ExperimentConfig::from_json(missing), runs / "refused"); })
+                .contains("no such run directory"));
+    // A run stopped in stage 1 has no stage-1 network to give.
+    train::StopToken token;
+    StopAt stopper(token, 1, 13);
+    train::Experiment(io::ExperimentConfig::from_json(base), runs / "early").run(&stopper, &token);
+    auto early = again;
+    early["stage1"]["from"] = (runs / "early").string();
+    QVERIFY(test::error_of([&] { train::Experiment refused(io::ExperimentConfig::from_json(early), runs / "refused"); })
+                .contains("has not finished"));
+    QVERIFY(!std::filesystem::exists(runs / "refused"));
   }
 
   // stage2.source_prior = target_estimate: the AdaBN estimate of the target's class
