@@ -47,7 +47,7 @@ QString applies_text(const std::string& applies) {
 }
 
 bool is_directory_field(const std::string& key) {
-  return key == "data.root" || key == "source.folder" || key == "target.folder";
+  return key == "data.root" || key == "source.folder" || key == "target.folder" || key == "stage1.from";
 }
 
 // Numbers are shown in JSON's shortest round-trip form, so text → value → text is exact.

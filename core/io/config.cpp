@@ -176,8 +176,10 @@ std::vector<FieldSpec> make_schema() {
                     "stage 1 (torchvision's fc is dropped); empty: random initialisation"));
   s.push_back(choice(field("data.normalize", FieldType::kString, "auto", "data", "",
                            "Input normalisation in the encoder: \"imagenet\" = torchvision's mean/std per RGB "
-                           "channel (what pretrained weights expect), \"none\", \"auto\" = imagenet when "
-                           "model.pretrained is set, else none"), {"auto", "none", "imagenet"}));
+                           "channel (what pretrained weights expect), \"image\" = each image's channels to "
+                           "mean 0, std 1 over its pixels (per-image standardisation: a domain's brightness, "
+                           "contrast and colour cast removed), \"none\", \"auto\" = imagenet when "
+                           "model.pretrained is set, else none"), {"auto", "none", "imagenet", "image"}));
   s.push_back(ranged(field("model.latent_dim", FieldType::kInt, 0, "networks", "units",
                            "|h|, the encoder's output; 0: the encoder's width (LeNet 100, ResNet-18/34 512, "
                            "ResNet-50 2048; a ResNet's is fixed)"), 0, 65536));
@@ -217,10 +219,6 @@ std::vector<FieldSpec> make_schema() {
                     "must have finished, with the same data, networks, stage-1 losses, settings and seed; only "
                     "stage 2, evaluation and run fields may differ): stage 2 again, e.g. with another "
                     "stage2.draw; empty: train stage 1"));
-  s.push_back(ranged(field("stage2.draw", FieldType::kInt, 0, "stage 2", "",
-                           "Which draw of stage 2's randomness (the discriminator's initial weights, the batch "
-                           "order) from the same seed: 0 = the run's own; another number adapts the same "
-                           "stage-1 network anew, to see how far stage 2 alone moves a result"), 0, 1000000));
   s.push_back(ranged(field("stage2.iterations", FieldType::kInt, 3000, "stage 2", "steps",
                            "Adaptation iterations: each updates D on a source and a target batch, then the target network"), 0, 10000000));
   s.push_back(ranged(field("stage2.batch_size", FieldType::kInt, 128, "stage 2", "images/domain",
@@ -249,6 +247,10 @@ std::vector<FieldSpec> make_schema() {
                            "paper's practice), or the one a label-free validator scores best over the stage-2 "
                            "evaluations (every validator's pick is reported either way; needs eval.validator_images > 0)"),
                      {"last", "entropy", "im", "bnm", "snd", "class_ami", "dev", "devn", "source_accuracy"}));
+  s.push_back(ranged(field("stage2.draw", FieldType::kInt, 0, "stage 2", "",
+                           "Which draw of stage 2's randomness (the discriminator's initial weights, the batch "
+                           "order) from the same seed: 0 = the run's own; another number adapts the same "
+                           "stage-1 network anew, to see how far stage 2 alone moves a result"), 0, 1000000));
   s.push_back(unlocked(ranged(field("eval.every", FieldType::kInt, 500, "evaluation", "steps",
                                     "Evaluate on the target test set every N adaptation steps (0: at the end only)"), 0, 1e9)));
   s.push_back(ranged(field("eval.batch_size", FieldType::kInt, 1000, "evaluation", "images", "Batch size for evaluation"), 1, 1e6));
@@ -608,6 +610,7 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.pretrained = j["model"]["pretrained"];
   c.imagenet_normalization =
       j["data"]["normalize"] == "imagenet" || (j["data"]["normalize"] == "auto" && !c.pretrained.empty());
+  c.image_standardization = j["data"]["normalize"] == "image";
   c.shared_stages = j["model"]["shared_stages"];
   c.decoder_size = j["model"]["decoder_size"];
   c.discriminator_hidden = j["model"]["discriminator_hidden"];
@@ -669,6 +672,7 @@ models::FanNetOptions ExperimentConfig::net_options(int64_t num_classes) const {
   o.encoder = encoder;
   o.decoder_size = decoder_size;
   o.imagenet_normalization = imagenet_normalization;
+  o.image_standardization = image_standardization;
   return o;
 }
 

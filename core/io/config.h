@@ -25,6 +25,7 @@ struct ExperimentConfig {
   int64_t shared_stages = 3, decoder_size = 64;
   std::string pretrained;               // model.pretrained: torchvision ResNet weights for the source encoder
   bool imagenet_normalization = false;  // data.normalize resolved
+  bool image_standardization = false;   // data.normalize == "image"
 
   int64_t discriminator_hidden = 500, discriminator_hidden2 = 0;
   bool stream = false;  // data.loader == "stream"

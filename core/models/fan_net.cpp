@@ -7,6 +7,7 @@
 #include "core/models/resnet.h"
 #include "core/util/error.h"
 
+#include <cmath>
 #include <set>
 
 namespace fan::models {
@@ -91,9 +92,19 @@ std::pair<torch::Tensor, torch::Tensor> FanNetImpl::split(const torch::Tensor& h
           h.narrow(1, options.domain_specific_dim, options.latent_dim - options.domain_specific_dim)};
 }
 
+torch::Tensor FanNetImpl::encode(const torch::Tensor& x) {
+  if (!options.image_standardization) return encoder->forward(x);
+  // Per channel over the image's pixels; the floor 1/sqrt(pixels) (as tf.image.per_image_standardization)
+  // keeps a flat image finite (it becomes 0).
+  const auto mean = x.mean({2, 3}, /*keepdim=*/true);
+  const double min_spread = 1.0 / std::sqrt(static_cast<double>(x.size(2) * x.size(3)));
+  const auto spread = x.std({2, 3}, /*unbiased=*/false, /*keepdim=*/true).clamp_min(min_spread);
+  return encoder->forward((x - mean) / spread);
+}
+
 FanOutput FanNetImpl::features(const torch::Tensor& x) {
   FanOutput out;
-  const auto h = encoder->forward(x);
+  const auto h = encode(x);
   std::tie(out.domain_specific, out.task_specific) = split(h);
   out.logits = logit_map(out.task_specific);
   if (options.variant == Variant::kAdda) out.domain_specific = torch::Tensor();
@@ -115,7 +126,7 @@ FanOutput FanNetImpl::forward(const torch::Tensor& x) {
 }
 
 torch::Tensor FanNetImpl::classify(const torch::Tensor& x) {
-  return logit_map(split(encoder->forward(x)).second);
+  return logit_map(split(encode(x)).second);
 }
 
 torch::Tensor FanNetImpl::decode(const torch::Tensor& domain_specific, const torch::Tensor& logits) {

@@ -26,6 +26,11 @@ struct FanNetOptions {
   // ResNet encoders: normalise RGB input with torchvision's ImageNet mean/std inside the encoder
   // (the images and the reconstructions stay in [0, 1]).
   bool imagenet_normalization = false;
+  // data.normalize "image": each image's channels standardised to mean 0 and standard deviation 1
+  // over its pixels before the encoder (per-image standardisation; the reconstruction target stays
+  // the image in [0, 1]). Removes a domain's brightness, contrast and colour cast from what the
+  // encoder sees.
+  bool image_standardization = false;
 };
 
 // What one forward pass gives. Tensors a variant has no use for are undefined:
@@ -68,6 +73,7 @@ struct FanNetImpl : torch::nn::Module {
 
  private:
   std::pair<torch::Tensor, torch::Tensor> split(const torch::Tensor& h) const;
+  torch::Tensor encode(const torch::Tensor& x);
 };
 TORCH_MODULE(FanNet);
 

@@ -140,9 +140,12 @@ class TestDistributed : public QObject {
   }
 
   // Synchronised batch norm: the 2-process run computes the 1-process run's steps. At a tiny
-  // learning rate the whole loss sequence agrees within 1e-5; at the real one the first three steps
-  // do, and Adam then amplifies float rounding (a split batch sums in another order; Adam's step is
-  // ±lr for a gradient near zero whatever its size).
+  // learning rate the whole loss sequence agrees within 1e-5; at the real one the first step (before
+  // any update) does, and Adam then amplifies float rounding (a split batch sums in another order;
+  // Adam's first step is ±lr for a gradient near zero whatever its size, so a sign flipped by
+  // rounding moves a weight by 2·lr). Steps 2 and 3 agreed within 1e-5 on AMD EPYC machines and
+  // differed by 5.8e-4 on an Intel Xeon (2026-12-02), so they are reported, not bounded that tightly;
+  // a rank whose half went unsynchronised would show at step 1 already (its batch-norm statistics).
   void lossSequenceEqualsOneProcess() {
     test::ScratchDir dir("fan-dist-equal");
     for (const double lr : {1e-7, 1e-3}) {
@@ -157,18 +160,20 @@ class TestDistributed : public QObject {
       const auto a = step_losses(one), b = step_losses(two);
       QCOMPARE(a.size(), b.size());
       QCOMPARE(a.size(), size_t{10 + 16});  // 320 / 32 stage-1 steps, 16 stage-2 steps
-      double worst = 0, first = 0;
+      double worst = 0, first = 0, step_one = 0;
       for (size_t i = 0; i < a.size(); ++i) {
         QCOMPARE(a[i].first, b[i].first);
         for (const auto& [name, value] : a[i].second) {
           const double d = std::abs(value - b[i].second.at(name));
           worst = std::max(worst, d);
-          // Steps 2 and 3 come after the first updates: one rank's half alone would move them by ~lr.
+          // Steps 2 and 3 come after the first updates (reported).
           if (a[i].first.first == 1 && a[i].first.second <= 3) first = std::max(first, d);
+          if (a[i].first.first == 1 && a[i].first.second == 1) step_one = std::max(step_one, d);
         }
       }
-      qInfo("lr %g: max |Δloss| %.3g over every step, %.3g over the first three steps", lr, worst, first);
-      QVERIFY2(first < 1e-5, qPrintable(QString::number(first)));
+      qInfo("lr %g: max |Δloss| %.3g over every step, %.3g over the first three steps, %.3g at step 1", lr, worst,
+            first, step_one);
+      QVERIFY2(step_one < 1e-5, qPrintable(QString::number(step_one)));
       if (lr < 1e-5) QVERIFY2(worst < 1e-5, qPrintable(QString::number(worst)));
     }
   }

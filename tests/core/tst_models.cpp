@@ -2,6 +2,7 @@
 #include "core/test_util.h"
 
 #include "core/io/checkpoint.h"
+#include "core/io/config.h"
 #include "core/models/discriminator.h"
 #include "core/models/fan_net.h"
 #include "core/train/losses.h"
@@ -72,6 +73,37 @@ class TestModels : public QObject {
     QCOMPARE(net->forward(torch::rand({2, 1, 32, 32})).reconstruction.sizes().vec(),
              (std::vector<int64_t>{2, 1, 32, 32}));
     QVERIFY_THROWS_EXCEPTION(Error, make_net("full", 1, 12));
+  }
+
+  // data.normalize "image": the encoder sees each image's channels standardised, so a per-image,
+  // per-channel change of brightness and contrast (x → a·x + b, a > 0) changes nothing the network
+  // computes from it, while the reconstruction still has the input's own size and range target.
+  void imageStandardizationIgnoresBrightnessAndContrast() {
+    models::FanNetOptions o;
+    o.in_channels = 3;
+    o.image_standardization = true;
+    models::FanNet net(o);
+    net->eval();
+    const auto x = torch::rand({4, 3, 28, 28});
+    const auto a = torch::rand({4, 3, 1, 1}) * 2 + 0.25;
+    const auto b = torch::rand({4, 3, 1, 1}) - 0.5;
+    const auto plain = net->features(x), changed = net->features(a * x + b);
+    QVERIFY(torch::allclose(plain.logits, changed.logits, 1e-4, 1e-4));
+    QVERIFY(torch::allclose(plain.domain_specific, changed.domain_specific, 1e-4, 1e-4));
+    QVERIFY(torch::allclose(net->classify(x), net->classify(a * x + b), 1e-4, 1e-4));
+    // A flat image stays finite (it becomes all zeros, not 0/0).
+    QVERIFY(torch::isfinite(net->classify(torch::full({2, 3, 28, 28}, 0.7))).all().item<bool>());
+    // Without it the same change does move the logits: the test above is not vacuous.
+    o.image_standardization = false;
+    models::FanNet plain_net(o);
+    plain_net->eval();
+    QVERIFY(!torch::allclose(plain_net->classify(x), plain_net->classify(a * x + b), 1e-4, 1e-4));
+    // The project field reaches the network; the default leaves inputs as they are.
+    const auto on = io::ExperimentConfig::from_json(
+        nlohmann::json::parse(R"({"data": {"normalize": "image", "channels": 3}})"));
+    QVERIFY(on.net_options(10).image_standardization);
+    QVERIFY(!on.net_options(10).imagenet_normalization);
+    QVERIFY(!io::ExperimentConfig::from_json(nlohmann::json::object()).net_options(10).image_standardization);
   }
 
   void discriminatorShape() {
