@@ -76,8 +76,8 @@ class TestModels : public QObject {
   }
 
   // data.normalize "image": the encoder sees each image's channels standardised, so a per-image,
-  // per-channel change of brightness and contrast (x → a·x + b, a > 0) changes nothing the network
-  // computes from it, while the reconstruction still has the input's own size and range target.
+  // per-channel change of brightness and contrast (x → a·x + b, a > 0) changes nothing the encoder,
+  // split and classifier compute from it.
   void imageStandardizationIgnoresBrightnessAndContrast() {
     models::FanNetOptions o;
     o.in_channels = 3;
