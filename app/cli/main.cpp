@@ -8,6 +8,7 @@
 #include "core/io/config.h"
 #include "core/train/evaluation.h"
 #include "core/train/experiment.h"
+#include "core/util/blas_kernels.h"
 #include "core/util/error.h"
 
 #include <CLI/CLI.hpp>
@@ -66,6 +67,7 @@ int run_experiment(fan::train::Experiment& experiment, bool quiet) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  fan::util::restart_with_suitable_blas_kernels(argv);  // OpenBLAS's kernels for processors it does not know
   g_args.assign(argv, argv + argc);
   CLI::App app{"FAN Workbench: unsupervised domain adaptation with Factorized Adversarial Networks"};
   app.require_subcommand(1);

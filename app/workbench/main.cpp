@@ -4,6 +4,8 @@
 #include "inspector_panel.h"
 #include "main_window.h"
 
+#include "core/util/blas_kernels.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -45,8 +47,12 @@ int main(int argc, char** argv) {
     ::setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
     ::setenv("GOMP_SPINCOUNT", "300000", 1);
     ::setenv("FAN_WORKBENCH_OPENMP", "1", 1);
+    // With OpenBLAS's kernels for processors it does not know set too (one start again, not two).
+    if (const auto core = fan::util::blas_core_to_use(fan::util::blas_choice()); !core.empty())
+      ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
     ::execv("/proc/self/exe", argv);  // only returns on failure: then run as we are
   }
+  fan::util::restart_with_suitable_blas_kernels(argv);  // where the user's OpenMP settings were kept
 
   QApplication app(argc, argv);
   QApplication::setApplicationName("fan-workbench");

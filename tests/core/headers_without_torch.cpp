@@ -7,6 +7,7 @@
 #include "core/io/config_schema.h"
 #include "core/io/embedding_frames.h"
 #include "core/io/records.h"
+#include "core/util/blas_kernels.h"
 #include "core/util/numerics.h"
 #include "core/sweep/runner.h"
 #include "core/sweep/sweep.h"

@@ -5,6 +5,7 @@
 #include "core/io/run_dir.h"
 #include "core/sweep/runner.h"
 #include "core/sweep/sweep.h"
+#include "core/util/blas_kernels.h"
 #include "core/util/error.h"
 #include "core/synthetic.h"
 #include "core/test_util.h"
@@ -482,6 +483,27 @@ class TestSweep : public QObject {
     QCOMPARE(capped.cpu.value("aten", ""), std::string("NO AVX"));
     QCOMPARE(capped.cpu.value("blas", ""), a.cpu.value("blas", ""));
     if (native != "NO AVX") QVERIFY(losses(capped_metrics) != losses(a_metrics));
+    // OpenBLAS's Prescott fallback (a processor newer than its release) is not what a vector processor
+    // runs on: fan starts itself again with kernels the processor has; a user's own choice is kept.
+    if (a.cpu.value("blas", "").rfind("OpenBLAS ", 0) == 0 && native != "NO AVX") {
+      QVERIFY2(a.cpu.value("blas", "") != "OpenBLAS Prescott", a.cpu.dump().c_str());
+      const auto [chosen, chosen_metrics] = run("chosen", "OPENBLAS_CORETYPE=Prescott");
+      QVERIFY2(chosen.finished(), chosen_metrics.c_str());
+      QCOMPARE(chosen.cpu.value("blas", ""), std::string("OpenBLAS Prescott"));
+    }
+  }
+
+  // The decision behind it, for every case: only a fall-back to Prescott is replaced, by the widest kernel
+  // set the processor (and the OS) supports, and never against the user's OPENBLAS_CORETYPE.
+  void blasFallbackIsReplacedByKernelsTheProcessorHas() {
+    using util::BlasChoice;
+    QCOMPARE(util::blas_core_to_use(BlasChoice{"Prescott", false, true, true}), std::string("SkylakeX"));
+    QCOMPARE(util::blas_core_to_use(BlasChoice{"Prescott", false, false, true}), std::string("Haswell"));
+    QCOMPARE(util::blas_core_to_use(BlasChoice{"Prescott", false, false, false}), std::string());
+    QCOMPARE(util::blas_core_to_use(BlasChoice{"Prescott", true, true, true}), std::string());
+    QCOMPARE(util::blas_core_to_use(BlasChoice{"SkylakeX", false, true, true}), std::string());
+    QCOMPARE(util::blas_core_to_use(BlasChoice{"Zen", false, false, true}), std::string());
+    QCOMPARE(util::blas_core_to_use(BlasChoice{"", false, true, true}), std::string());  // not OpenBLAS
   }
 
   // stage1.from in a sweep: "{sweep}/draw_0-seed{seed}" names the same seed's run of an earlier case, so
