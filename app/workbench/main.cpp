@@ -42,17 +42,17 @@ int main(int argc, char** argv) {
   // libgomp reads its settings when it loads, before main, so the workbench starts itself again with
   // the spin `fan run` gets (300,000 spins, then sleep: no CPU burnt while idle). A user's own
   // OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept.
+  bool start_again = false;
   if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr &&
       std::getenv("FAN_WORKBENCH_OPENMP") == nullptr) {
     ::setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
     ::setenv("GOMP_SPINCOUNT", "300000", 1);
     ::setenv("FAN_WORKBENCH_OPENMP", "1", 1);
-    // With OpenBLAS's kernels for processors it does not know set too (one start again, not two).
-    if (const auto core = fan::util::blas_core_to_use(fan::util::blas_choice()); !core.empty())
-      ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
-    ::execv("/proc/self/exe", argv);  // only returns on failure: then run as we are
+    start_again = true;
   }
-  fan::util::restart_with_suitable_blas_kernels(argv);  // where the user's OpenMP settings were kept
+  // OpenBLAS's kernels for processors it does not know: in the same start again, not a second one.
+  if (fan::util::select_suitable_blas_kernels()) start_again = true;
+  if (start_again) ::execv("/proc/self/exe", argv);  // only returns on failure: then run as we are
 
   QApplication app(argc, argv);
   QApplication::setApplicationName("fan-workbench");

@@ -16,13 +16,16 @@ std::string blas_core_to_use(const BlasChoice& choice) {
   return {};
 }
 
+std::string openblas_core_name() {
+  using CoreName = char* (*)();
+  auto* f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  const char* name = f ? f() : nullptr;
+  return name ? name : "";
+}
+
 BlasChoice blas_choice() {
   BlasChoice c;
-  using CoreName = char* (*)();
-  if (auto* f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) {
-    const char* name = f();
-    c.current = name ? name : "";
-  }
+  c.current = openblas_core_name();
   c.user_set = std::getenv("OPENBLAS_CORETYPE") != nullptr;
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
@@ -34,11 +37,15 @@ BlasChoice blas_choice() {
   return c;
 }
 
-void restart_with_suitable_blas_kernels(char** argv) {
+bool select_suitable_blas_kernels() {
   const auto core = blas_core_to_use(blas_choice());
-  if (core.empty()) return;
-  ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);  // also what a second start sees: it does not start again
-  ::execv("/proc/self/exe", argv);                 // only returns on failure
+  if (core.empty()) return false;
+  ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  return true;
+}
+
+void restart_with_suitable_blas_kernels(char** argv) {
+  if (select_suitable_blas_kernels()) ::execv("/proc/self/exe", argv);  // only returns on failure
 }
 
 }  // namespace fan::util

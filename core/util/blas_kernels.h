@@ -22,12 +22,19 @@ struct BlasChoice {
 // Prescott on a processor that has the instructions of those kernels; "" where nothing is to be done.
 std::string blas_core_to_use(const BlasChoice& choice);
 
+// openblas_get_corename() of the BLAS this process calls ("" where it is not OpenBLAS).
+std::string openblas_core_name();
+
 // This process's BlasChoice.
 BlasChoice blas_choice();
 
-// First thing in main(): where blas_core_to_use() names a kernel set, sets OPENBLAS_CORETYPE and
-// executes this program again with the same arguments (returns only where nothing is to be done, or
-// where the exec failed: then the program runs on as it is).
+// Where blas_core_to_use() names a kernel set, sets OPENBLAS_CORETYPE to it and returns true: the
+// program must start again for OpenBLAS to read it (a second start sees it set and does nothing).
+bool select_suitable_blas_kernels();
+
+// First thing in main(): select_suitable_blas_kernels(), then, where it set one, executes this program
+// again with the same arguments (returns only where nothing is to be done, or where the exec failed:
+// then the program runs on as it is).
 void restart_with_suitable_blas_kernels(char** argv);
 
 }  // namespace fan::util

@@ -1,5 +1,7 @@
 #include "core/util/numerics.h"
 
+#include "core/util/blas_kernels.h"
+
 #include <ATen/Version.h>
 
 #include <dlfcn.h>
@@ -41,12 +43,8 @@ std::string aten_capability() {
 // LibTorch calls whichever BLAS the system selects (libblas.so.3); OpenBLAS names the kernels it
 // chose for this processor (OPENBLAS_CORETYPE applied).
 std::string blas_core() {
-  using CoreName = char* (*)();
-  if (auto* f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) {
-    const char* name = f();
-    return std::string("OpenBLAS ") + (name ? name : "?");
-  }
-  return "not OpenBLAS";
+  const auto name = openblas_core_name();
+  return name.empty() ? "not OpenBLAS" : "OpenBLAS " + name;
 }
 
 // oneDNN (LibTorch's convolutions on CPU) dispatches by instruction set; ONEDNN_MAX_CPU_ISA caps it.
