@@ -68,7 +68,7 @@ void run_sweep(const SweepArgs& a) {
     runs = sweep::expand(spec);
     if (a.collect && std::filesystem::exists(sweep::plan_path(dir))) {
       // Collect what is there; the plan on disk is what ran. Where the spec still expands to the same
-      // runs, its sweep-wide fields (table, rank_by, validator_pool) are brought up to date.
+      // runs, its sweep-wide fields (table, rank_by, validator_pool, keep_best) are brought up to date.
       try {
         sweep::write_plan(dir, spec, runs);
       } catch (const Error& e) {

@@ -1,4 +1,4 @@
-# Sourced by bench/table1, bench/table2 and bench/table1-fan-im: collect one sweep's finished runs
+# Sourced by bench/table1, bench/table2, bench/table1-fan-im and bench/table1-mnistm-standardize-draws: collect one sweep's finished runs
 # (`fan sweep SPEC --collect`) into a committed result page under bench/results/.
 #
 #   collect_table SPEC RESULT HEADER [APPENDIX]

@@ -195,6 +195,18 @@ TaskStudy score_task(const std::string& task,
 
 }  // namespace
 
+FinalScores final_validator_scores(const std::filesystem::path& run_dir) {
+  FinalScores out;
+  for (const auto& record : io::RunDirectory(run_dir).read_metrics()) {
+    const auto* v = std::get_if<events::ValidatorEvent>(&record);
+    if (v == nullptr || v->stage != 2 || v->network != "target" || v->step < out.step) continue;
+    out.step = v->step;
+    out.values.clear();
+    for (const auto& [name, value] : v->values) out.values[name] = higher_is_better(name) ? value : -value;
+  }
+  return out;
+}
+
 std::vector<TaskStudy> rank_validators(const std::vector<std::filesystem::path>& paths,
                                        std::vector<std::string>* skipped) {
   std::vector<TaskStudy> out;

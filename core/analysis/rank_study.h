@@ -55,6 +55,15 @@ struct HeldOutChoice {
 std::vector<HeldOutChoice> choose_leave_one_pair_out(const std::vector<TaskStudy>& tasks,
                                                      const std::map<std::string, std::vector<std::string>>& usable);
 
+// A run's validator values at its last stage-2 evaluation of the target network (its metrics.jsonl),
+// oriented so that higher means better (entropy, DEV and DEVN negated): what keeps one of several
+// stage-2 draws without a label. step −1 and no values when the run has no validator records.
+struct FinalScores {
+  int64_t step = -1;
+  std::map<std::string, double> values;
+};
+FinalScores final_validator_scores(const std::filesystem::path& run_dir);
+
 std::string rank_study_markdown(const std::vector<TaskStudy>& tasks);
 std::string rank_study_csv(const std::vector<TaskStudy>& tasks);
 

@@ -147,7 +147,7 @@ std::vector<int64_t> read_seeds(const json& s, const std::string& where) {
 SweepSpec spec_from_json(const json& j, const std::string& origin, const std::filesystem::path& base_dir) {
   if (!j.is_object()) throw Error(origin + ": expected a JSON object at the top level");
   check_keys(j, {"name", "project", "base", "set", "axes", "seeds", "seed_major", "cases", "out", "table",
-                 "description", "rank_by", "validator_pool"}, origin);
+                 "description", "rank_by", "validator_pool", "keep_best"}, origin);
   SweepSpec spec;
   spec.origin = origin;
   spec.name = j.value("name", std::filesystem::path(origin).stem().string());
@@ -257,6 +257,17 @@ SweepSpec spec_from_json(const json& j, const std::string& origin, const std::fi
         spec.rank_by == "source_only" || spec.rank_by == "source_only_adabn")
       throw Error(origin + ": rank_by: \"" + spec.rank_by + "\" is a target test accuracy, and no target test "
                   "label chooses anything; rank by validation_adapted (target.validation) instead");
+  }
+  if (j.contains("keep_best")) {
+    static const std::vector<std::string> kKeepers{"bnm", "class_ami", "dev", "devn", "entropy", "im", "snd",
+                                                   "validation_adapted"};
+    const auto& k = j["keep_best"];
+    const std::string by = k.is_string() ? k.get<std::string>() : std::string();
+    if (std::find(kKeepers.begin(), kKeepers.end(), by) == kKeepers.end())
+      throw Error(origin + ": keep_best: expected a label-free validator (" + join({kKeepers.begin(), kKeepers.end() - 1}, ", ") +
+                  ") or validation_adapted (held-out labelled target training images), got " + k.dump() +
+                  (by == "oracle" || by == "adapted" ? ": that is target test accuracy, and no target test label chooses anything" : ""));
+    spec.keep_best = by;
   }
   if (j.contains("validator_pool")) {
     const auto& pool = j["validator_pool"];
@@ -380,6 +391,7 @@ json plan_to_json(const SweepSpec& spec, const std::vector<PlannedRun>& runs) {
   if (spec.table) out["table"] = layout_json(*spec.table);
   if (!spec.rank_by.empty()) out["rank_by"] = spec.rank_by;
   if (!spec.validator_pool.empty()) out["validator_pool"] = spec.validator_pool;
+  if (!spec.keep_best.empty()) out["keep_best"] = spec.keep_best;
   return out;
 }
 
@@ -821,6 +833,126 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
     }
   }
 
+  // Best of each seed's stage-2 draws, kept by one validator (keep_best): runs of one seed whose configs
+  // agree but for stage2.draw and the ungrouped keys are one setting's draws.
+  const std::string keep_by = plan_json.value("keep_best", std::string());
+  std::map<size_t, bool> kept;  // planned run → kept; only runs whose seed's draws all finished
+  if (!keep_by.empty()) {
+    const auto& skip = ungrouped_keys();
+    std::vector<std::string> setting_order;
+    std::map<std::string, std::vector<std::pair<int64_t, std::vector<size_t>>>> families;  // setting → seed → draws
+    for (size_t i = 0; i < plan.size(); ++i) {
+      std::string key;
+      for (const auto& [k, v] : flatten(plan[i].config))
+        if (k != "stage2.draw" && std::find(skip.begin(), skip.end(), k) == skip.end()) key += k + "=" + v.dump() + "\n";
+      if (!families.count(key)) setting_order.push_back(key);
+      auto& seeds = families[key];
+      auto it = std::find_if(seeds.begin(), seeds.end(), [&](const auto& f) { return f.first == plan[i].seed; });
+      if (it == seeds.end()) it = seeds.insert(seeds.end(), std::make_pair(plan[i].seed, std::vector<size_t>{}));
+      it->second.push_back(i);
+    }
+    auto draw_of = [&](size_t i) {
+      const auto& c = plan[i].config;
+      return c.contains("stage2") && c["stage2"].contains("draw") ? c["stage2"]["draw"].get<int64_t>() : int64_t{0};
+    };
+    // The keeper's value for run i (higher is better), or an error naming the run.
+    auto score_of = [&](size_t i) {
+      const auto dir = sweep_dir / plan[i].name;
+      if (keep_by == "validation_adapted") {
+        const auto v = summaries[i].results->validation_adapted;
+        if (!v) throw Error(dir.string() + ": keep_best validation_adapted: the run has no held-out accuracy "
+                            "(set target.validation to hold out labelled target training images)");
+        return *v;
+      }
+      const auto scores = analysis::final_validator_scores(dir);
+      const auto it = scores.values.find(keep_by);
+      if (it == scores.values.end())
+        throw Error(dir.string() + ": keep_best " + keep_by + ": no " + keep_by + " value at the end of stage 2 in " +
+                    (dir / "metrics.jsonl").string() + " (eval.validator_images 0?)");
+      return it->second;
+    };
+    const bool held_out_labels = keep_by == "validation_adapted";
+    md << "\n### Best of the stage-2 draws, kept by " << keep_by << "\n\n"
+       << "Runs of one seed whose configs differ only in `stage2.draw` (and `stage1.from`, the stage-1 network "
+       << "they adapt) are draws of one setting. Of each seed's draws the one with the best " << keep_by
+       << (held_out_labels ? " (top-1 on held-out labelled target *training* images, `target.validation`)"
+                           : " at its last stage-2 evaluation (a label-free validator: no target label chose it)")
+       << " is kept; a seed counts once all its draws have finished. Cells: the kept draws' results over seeds, "
+       << "mean ± std (n) [min–max]; test columns " << (held_out_labels ? "are for information" : "choose nothing")
+       << ".\n\n| setting | seeds | draws |";
+    std::vector<std::string> shown;
+    for (const auto& r : results)
+      if (r != "seconds") shown.push_back(r);
+    for (const auto& r : shown) md << " " << r << " |";
+    md << "\n|---|---|---|";
+    for (size_t i = 0; i < shown.size(); ++i) md << "---|";
+    md << "\n";
+    std::ostringstream detail;
+    detail << "\nEvery draw (" << keep_by << (held_out_labels ? "" : " oriented so that higher is better")
+           << "; adapted: the last iterate's target test top-1):\n\n| setting | seed | draw | " << keep_by
+           << " | adapted | validation_adapted | kept |\n|---|---|---|---|---|---|---|\n";
+    auto number = [](const std::optional<double>& v, int digits = 3) {
+      if (!v) return std::string("–");
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.*f", digits, *v);
+      return std::string(buf);
+    };
+    for (const auto& key : setting_order) {
+      const auto& seeds = families[key];
+      // The setting's name: the labels its runs share, else the first run's group.
+      std::vector<std::string> title_parts;
+      const auto first = seeds.front().second.front();
+      for (const auto& [k, v] : plan[first].labels) {
+        bool shared = true;
+        for (const auto& [seed, idx] : seeds)
+          for (auto i : idx) shared = shared && dimension(plan[i], k) == v;
+        if (shared) title_parts.push_back(v);
+      }
+      for (const auto& [k, v] : plan[first].settings)
+        if (k != "stage2.draw" && k != "stage1.from") title_parts.push_back(k + "=" + text_of(v));
+      const std::string title = !title_parts.empty() ? join(title_parts, " · ")
+                                : setting_order.size() == 1 ? std::string("all") : plan[first].group;
+      std::vector<size_t> kept_runs;
+      size_t most_draws = 0;
+      for (const auto& [seed, idx] : seeds) {
+        most_draws = std::max(most_draws, idx.size());
+        const bool complete = std::all_of(idx.begin(), idx.end(), [&](size_t i) { return finished(i); });
+        std::optional<size_t> best;
+        std::map<size_t, double> score;
+        if (complete) {
+          for (auto i : idx) {
+            score[i] = score_of(i);
+            if (!best || score[i] > score[*best]) best = i;  // a tie keeps the earlier draw
+          }
+          for (auto i : idx) kept[i] = i == *best;
+          kept_runs.push_back(*best);
+        }
+        for (auto i : idx) {
+          detail << "| " << md_cell(title) << " | " << seed << " | " << draw_of(i) << " | "
+                 << (score.count(i) ? number(score[i], 6) : (finished(i) ? "(waiting for the other draws)" : "not finished"))
+                 << " | " << number(value_of(i, "adapted")) << " | " << number(value_of(i, "validation_adapted")) << " | "
+                 << (kept.count(i) && kept[i] ? "**kept**" : "") << " |\n";
+        }
+      }
+      md << "| " << md_cell(title) << " | " << kept_runs.size() << "/" << seeds.size() << " | " << most_draws << " |";
+      for (const auto& r : shown) {
+        const auto s = stats(values_of(kept_runs, r));
+        std::string text = format_stats(s);
+        if (s.n > 0 && (r == "adapted" || r == "validation_adapted")) {
+          char buf[48];
+          std::snprintf(buf, sizeof buf, " [%.3f–%.3f]", s.min, s.max);
+          text += buf;
+        }
+        md << " " << md_cell(text) << " |";
+        if (s.n > 0)
+          csv << csv_field(title + " (best of draws by " + keep_by + ")") << "," << seeds.size() << "," << kept_runs.size()
+              << "," << r << "," << s.n << "," << s.mean << "," << s.std << "," << s.min << "," << s.max << "\n";
+      }
+      md << "\n";
+    }
+    md << detail.str();
+  }
+
   // One row per run: what anyone needs to rerun it and compare their number.
   {
     std::set<std::string> validators;
@@ -837,7 +969,9 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
     for (const auto& k : label_keys) rc << "," << csv_field(k);
     rc << ",seed,status,threads,device,cpu,commit,source_only,source_only_adabn,last";
     for (const auto& v : validators) rc << ",pick:" << v;
-    rc << ",other_pairs_validator," << kHeldOut << ",oracle,validation_adapted,seconds\n";
+    rc << ",other_pairs_validator," << kHeldOut << ",oracle,validation_adapted,seconds";
+    if (!keep_by.empty()) rc << ",kept_by_" << keep_by;
+    rc << "\n";
     auto number = [](const std::optional<double>& v) {
       if (!v) return std::string();
       char buf[32];
@@ -862,7 +996,9 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
       for (const auto& v : validators) rc << "," << number(value_of(i, "pick:" + v));
       rc << "," << (it != held_out.end() ? it->second.validator : std::string()) << ","
          << number(value_of(i, kHeldOut)) << "," << number(value_of(i, "pick:oracle")) << ","
-         << number(value_of(i, "validation_adapted")) << "," << number(value_of(i, "seconds")) << "\n";
+         << number(value_of(i, "validation_adapted")) << "," << number(value_of(i, "seconds"));
+      if (!keep_by.empty()) rc << "," << (kept.count(i) ? (kept[i] ? "yes" : "no") : "");
+      rc << "\n";
     }
     out.runs_csv = rc.str();
   }

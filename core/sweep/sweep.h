@@ -73,6 +73,12 @@ struct SweepSpec {
   // each pair's validator is chosen on (leave one pair out): Table 2 has one pair of its own and
   // chooses on Table 1's other pairs. Their runs are not rows of this sweep's tables.
   std::vector<std::string> validator_pool;
+  // Best of several stage-2 draws: runs of one seed whose configs differ only in stage2.draw (and
+  // stage1.from, the network they adapt) are draws of one setting, and the summary keeps of each seed's
+  // draws the one this validator scores best at its last stage-2 evaluation ("bnm"; no target label
+  // chooses), or the one with the best validation_adapted (held-out labelled target training images).
+  // Empty: every run counts.
+  std::string keep_best;
 };
 
 // One expanded run.
@@ -152,7 +158,7 @@ struct Summary {
 // Grouped by every axis except the seed, in expansion order: mean ± std (n) of every result any
 // finished run has; the paper-table layout after it when the plan has one, and, when the runs cover
 // more than one pair, the same table for each run's label-free pick by the validator that ranked best
-// on the other pairs ("pick:other_pairs", leave one pair out).
+// on the other pairs ("pick:other_pairs", leave one pair out); with keep_best, the kept draws' table.
 Summary summarize(const std::filesystem::path& sweep_dir);
 
 }  // namespace fan::sweep

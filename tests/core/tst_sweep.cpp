@@ -247,6 +247,105 @@ class TestSweep : public QObject {
   }
 
   // Each pair's label-free pick uses the validator that ranked best on the *other* pairs' curves
+  // keep_best: of each seed's stage-2 draws (configs equal but for stage2.draw and stage1.from) the
+  // summary keeps the one the validator scores best at the end of stage 2 (entropy: the lowest), only
+  // once every draw of that seed has finished, and runs.csv says which run was kept.
+  void keepBestKeepsEachSeedsDrawTheValidatorScoresBest() {
+    test::ScratchDir dir("fan-sweep-keep-best");
+    auto spec_json = json{{"name", "draws"},
+                          {"base", tiny_project("/data")},
+                          {"seeds", {0, 1}},
+                          {"axes", {{"stage2.lr", {0.001, 0.002}}}},
+                          {"cases", json::array({{{"name", "draw_0"}, {"labels", {{"method", "FAN"}, {"draw", "0"}}}},
+                                                 {{"name", "draw_1"},
+                                                  {"set", {{"stage1.from", "{sweep}/draw_0-lr=0.001-seed{seed}"}, {"stage2.draw", 1}}},
+                                                  {"labels", {{"method", "FAN"}, {"draw", "1"}}}},
+                                                 {{"name", "draw_2"},
+                                                  {"set", {{"stage2.draw", 2}}},
+                                                  {"labels", {{"method", "FAN"}, {"draw", "2"}}}}})},
+                          {"keep_best", "bnm"}};
+    auto write = [&](const std::string& keeper, const std::filesystem::path& sweep_dir) {
+      spec_json["keep_best"] = keeper;
+      const auto spec = sweep::spec_from_json(spec_json, "draws.json");
+      const auto runs = sweep::expand(spec);
+      sweep::write_plan(sweep_dir, spec, runs);
+      return runs;
+    };
+    // Each run's bnm at its last evaluation (step 12; an earlier, higher value at step 6 must not count),
+    // its entropy the other way round, and its test top-1.
+    auto bnm_of = [](const sweep::PlannedRun& r) {
+      const int64_t draw = r.config["stage2"]["draw"].get<int64_t>();
+      const bool fast = r.config["stage2"]["lr"].get<double>() > 0.0015;
+      // lr 0.001: seed 0 keeps draw 2, seed 1 draw 0; lr 0.002: seed 0 keeps draw 1.
+      static const double table[2][2][3] = {{{0.10, 0.20, 0.30}, {0.35, 0.25, 0.15}}, {{0.20, 0.40, 0.30}, {0.1, 0.1, 0.1}}};
+      return table[fast][r.seed][draw];
+    };
+    auto fill = [&](const std::filesystem::path& sweep_dir, const std::vector<sweep::PlannedRun>& runs) {
+      for (const auto& r : runs) {
+        const bool fast = r.config["stage2"]["lr"].get<double>() > 0.0015;
+        if (fast && r.seed == 1 && r.config["stage2"]["draw"].get<int64_t>() == 2) continue;  // not finished
+        io::RunDirectory rd(sweep_dir / r.name);
+        rd.create(r.config);
+        {
+          io::MetricsWriter metrics(rd.metrics_path());
+          for (const int64_t step : {6, 12}) {
+            events::ValidatorEvent v;
+            v.step = step;
+            v.network = "target";
+            v.values["bnm"] = step == 6 ? 0.9 : bnm_of(r);
+            v.values["entropy"] = step == 6 ? 0.0 : 1 - bnm_of(r);
+            metrics.on_validators(v);
+          }
+        }
+        io::Results res;
+        res.name = "tiny";
+        res.seed = r.seed;
+        res.adapted = io::Accuracy{0.5 + bnm_of(r), 0.99, {}, {}};
+        rd.write_results(res);
+      }
+    };
+    for (const std::string keeper : {"bnm", "entropy"}) {
+      test::ScratchDir sweep_dir("fan-sweep-keep-best-" + keeper);
+      const auto runs = write(keeper, sweep_dir.path());
+      QCOMPARE(runs.size(), size_t{12});
+      fill(sweep_dir.path(), runs);
+      const auto summary = sweep::summarize(sweep_dir.path());
+      const auto md = QString::fromStdString(summary.markdown);
+      QVERIFY2(md.contains("### Best of the stage-2 draws, kept by " + QString::fromStdString(keeper)), qPrintable(md));
+      // lr 0.001: kept 0.80 (seed 0, draw 2) and 0.85 (seed 1, draw 0); lr 0.002: only seed 0 is complete (0.90).
+      QVERIFY2(md.contains("| FAN · stage2.lr=0.001 | 2/2 | 3 | 0.825 ± 0.035 (2) [0.800–0.850] |"), qPrintable(md));
+      QVERIFY2(md.contains("| FAN · stage2.lr=0.002 | 1/2 | 3 | 0.900 ± 0.000 (1) [0.900–0.900] |"), qPrintable(md));
+      QVERIFY2(md.contains("| FAN · stage2.lr=0.002 | 1 | 2 | not finished | – | – |  |"), qPrintable(md));
+      QVERIFY2(md.contains("| FAN · stage2.lr=0.002 | 1 | 0 | (waiting for the other draws) | 0.600 | – |  |"), qPrintable(md));
+      const auto csv = QString::fromStdString(summary.runs_csv);
+      QVERIFY2(csv.startsWith("run,case,") && csv.section('\n', 0, 0).endsWith(",kept_by_" + QString::fromStdString(keeper)),
+               qPrintable(csv));
+      auto kept = [&](const std::string& run) {
+        for (const auto& line : csv.split('\n'))
+          if (line.startsWith(QString::fromStdString(run) + ",")) return line.section(',', -1);
+        return QString("absent");
+      };
+      QCOMPARE(kept("draw_2-lr=0.001-seed0"), QString("yes"));
+      QCOMPARE(kept("draw_0-lr=0.001-seed0"), QString("no"));
+      QCOMPARE(kept("draw_0-lr=0.001-seed1"), QString("yes"));
+      QCOMPARE(kept("draw_1-lr=0.002-seed0"), QString("yes"));
+      QCOMPARE(kept("draw_0-lr=0.002-seed1"), QString(""));  // its seed's draws not all finished
+    }
+
+    // A keeper that is no validator, or target test accuracy, is refused naming the file.
+    for (const char* bad : {"oracle", "adapted", "bnmm"}) {
+      spec_json["keep_best"] = bad;
+      const auto e = test::error_of([&] { sweep::spec_from_json(spec_json, "draws.json"); });
+      QVERIFY2(e.startsWith("draws.json: keep_best: expected a label-free validator"), qPrintable(e));
+      QVERIFY2(std::string(bad) == "bnmm" || e.contains("no target test label chooses anything"), qPrintable(e));
+    }
+    // A run without the keeper's value is named.
+    const auto runs = write("snd", dir.path());
+    fill(dir.path(), runs);
+    const auto e = test::error_of([&] { sweep::summarize(dir.path()); });
+    QVERIFY2(e.contains("draw_0-lr=0.001-seed0: keep_best snd: no snd value at the end of stage 2"), qPrintable(e));
+  }
+
   // (leave one pair out), and runs.csv has one row per run.
   void heldOutPairChoosesEachPairsValidator() {
     test::ScratchDir dir("fan-sweep-held-out");
