@@ -513,18 +513,34 @@ const std::vector<std::string>& ungrouped_keys() {
   return keys;
 }
 
-std::vector<Group> group_runs(const std::vector<io::RunSummary>& runs) {
+namespace {
+
+// A config's settings that group runs (every flattened key but the ungrouped ones and `also_ignored`),
+// and one string naming them.
+std::map<std::string, json> grouping_settings(const json& config, const std::string& also_ignored = {}) {
   const auto& skip = ungrouped_keys();
+  std::map<std::string, json> settings;
+  for (auto& [k, v] : flatten(config))
+    if (k != also_ignored && std::find(skip.begin(), skip.end(), k) == skip.end()) settings[k] = v;
+  return settings;
+}
+
+std::string settings_key(const std::map<std::string, json>& settings) {
+  std::string key;
+  for (const auto& [k, v] : settings) key += k + "=" + v.dump() + "\n";
+  return key;
+}
+
+}  // namespace
+
+std::vector<Group> group_runs(const std::vector<io::RunSummary>& runs) {
   std::vector<Group> groups;
   std::vector<std::map<std::string, json>> group_settings;
   std::map<std::string, size_t> by_key;
   for (size_t i = 0; i < runs.size(); ++i) {
     if (runs[i].config.is_null()) continue;
-    std::map<std::string, json> settings;
-    for (auto& [k, v] : flatten(runs[i].config))
-      if (std::find(skip.begin(), skip.end(), k) == skip.end()) settings[k] = v;
-    std::string key;
-    for (const auto& [k, v] : settings) key += k + "=" + v.dump() + "\n";
+    auto settings = grouping_settings(runs[i].config);
+    const auto key = settings_key(settings);
     auto it = by_key.find(key);
     if (it == by_key.end()) {
       it = by_key.emplace(key, groups.size()).first;
@@ -597,6 +613,14 @@ std::string csv_field(const std::string& s) {
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
+}
+
+// A number with `digits` decimals, `missing` when there is none.
+std::string fixed(const std::optional<double>& v, int digits, const char* missing) {
+  if (!v) return missing;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, *v);
+  return buf;
 }
 
 std::string md_cell(std::string s) {
@@ -838,13 +862,10 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
   const std::string keep_by = plan_json.value("keep_best", std::string());
   std::map<size_t, bool> kept;  // planned run → kept; only runs whose seed's draws all finished
   if (!keep_by.empty()) {
-    const auto& skip = ungrouped_keys();
     std::vector<std::string> setting_order;
     std::map<std::string, std::vector<std::pair<int64_t, std::vector<size_t>>>> families;  // setting → seed → draws
     for (size_t i = 0; i < plan.size(); ++i) {
-      std::string key;
-      for (const auto& [k, v] : flatten(plan[i].config))
-        if (k != "stage2.draw" && std::find(skip.begin(), skip.end(), k) == skip.end()) key += k + "=" + v.dump() + "\n";
+      const auto key = settings_key(grouping_settings(plan[i].config, "stage2.draw"));
       if (!families.count(key)) setting_order.push_back(key);
       auto& seeds = families[key];
       auto it = std::find_if(seeds.begin(), seeds.end(), [&](const auto& f) { return f.first == plan[i].seed; });
@@ -891,12 +912,7 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
     detail << "\nEvery draw (" << keep_by << (held_out_labels ? "" : " oriented so that higher is better")
            << "; adapted: the last iterate's target test top-1):\n\n| setting | seed | draw | " << keep_by
            << " | adapted | validation_adapted | kept |\n|---|---|---|---|---|---|---|\n";
-    auto number = [](const std::optional<double>& v, int digits = 3) {
-      if (!v) return std::string("–");
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.*f", digits, *v);
-      return std::string(buf);
-    };
+    auto number = [](const std::optional<double>& v, int digits = 3) { return fixed(v, digits, "–"); };
     for (const auto& key : setting_order) {
       const auto& seeds = families[key];
       // The setting's name: the labels its runs share, else the first run's group.
@@ -972,12 +988,7 @@ Summary summarize(const std::filesystem::path& sweep_dir) {
     rc << ",other_pairs_validator," << kHeldOut << ",oracle,validation_adapted,seconds";
     if (!keep_by.empty()) rc << ",kept_by_" << keep_by;
     rc << "\n";
-    auto number = [](const std::optional<double>& v) {
-      if (!v) return std::string();
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.6f", *v);
-      return std::string(buf);
-    };
+    auto number = [](const std::optional<double>& v) { return fixed(v, 6, ""); };
     for (size_t i = 0; i < plan.size(); ++i) {
       const auto& run = plan[i];
       rc << csv_field(run.name) << "," << csv_field(run.case_name);
