@@ -1,6 +1,7 @@
 // `fan tsne`, `fan pca`, `fan features` and `fan figures`: the analysis subcommands.
 #include "commands.h"
 
+#include "core/analysis/ensemble.h"
 #include "core/analysis/features.h"
 #include "core/analysis/figures.h"
 #include "core/analysis/rank_study.h"
@@ -127,10 +128,40 @@ void add_validators_command(CLI::App& app) {
   });
 }
 
+// `fan ensemble`: runs' adapted target networks as one classifier (softmax averaged).
+void add_ensemble_command(CLI::App& app) {
+  struct EnsembleArgs {
+    std::vector<std::string> run_dirs;
+    std::string network = "last", out;
+  };
+  auto e = std::make_shared<EnsembleArgs>();
+  auto* ensemble = app.add_subcommand(
+      "ensemble", "Evaluate runs' adapted target networks as one classifier (their softmax outputs averaged) on the "
+                  "target test set and the held-out target.validation images");
+  ensemble->add_option("run_dirs", e->run_dirs, "Run directories (at least two; draws of one seed)")->required();
+  ensemble->add_option("--network", e->network, "Each member's network: last, or the one a validator picked");
+  ensemble->add_option("--out", e->out, "Also write the result (JSON) to this file");
+  ensemble->callback([e] {
+    const auto result = analysis::evaluate_ensemble({e->run_dirs.begin(), e->run_dirs.end()}, e->network);
+    const auto j = analysis::to_json(result);
+    if (!e->out.empty()) util::atomic_write(e->out, j.dump(2) + "\n");
+    for (const auto& m : result.members)
+      std::cerr << m.run_dir.string() << ": test " << m.test_top1
+                << (m.validation_top1 ? ", validation " + std::to_string(*m.validation_top1) : std::string()) << std::endl;
+    std::cerr << "ensemble of " << result.members.size() << ": test " << result.test.top1
+              << (result.validation ? ", validation " + std::to_string(result.validation->top1) : std::string())
+              << std::endl;
+    nlohmann::json brief = {{"network", result.network}, {"members", j["members"]}, {"test_top1", result.test.top1}};
+    if (result.validation) brief["validation_top1"] = result.validation->top1;
+    std::cout << brief.dump(2) << std::endl;
+  });
+}
+
 }  // namespace
 
 void add_analysis_commands(CLI::App& app) {
   add_validators_command(app);
+  add_ensemble_command(app);
   auto args = std::make_shared<TsneArgs>();
   auto* tsne = app.add_subcommand("tsne", "t-SNE of the rows of a CSV file (numbers, no header) into 2-D");
   tsne->add_option("--in", args->in, "Input CSV: one point per line")->required();

@@ -16,8 +16,8 @@ namespace fan::analysis {
 namespace {
 
 // The seed salt Experiment::load_data gives the target domain's sampling
-// (core/train/experiment.cpp, kTargetSampleSalt). Only the training split
-// depends on it; the analysis reads test splits, which are always complete.
+// (core/train/experiment.cpp, kTargetSampleSalt). The training split and the
+// held-out validation images depend on it; the test splits are always complete.
 constexpr uint64_t kTargetSampleSalt = 0x9E3779B97F4A7C15ULL;
 
 Features cat_features(std::vector<Features>& parts) {
@@ -53,6 +53,7 @@ RunModels load_run(const std::filesystem::path& run_dir, const std::string& netw
   auto target = data::load_domain(r.config.target, r.config.preprocess, root, seed ^ kTargetSampleSalt);
   r.source_test = std::move(source.test);
   r.target_test = std::move(target.test);
+  r.target_validation = std::move(target.validation);
 
   const auto options = r.config.net_options(r.source_test.num_classes);
   r.source = models::FanNet(options);

@@ -17,6 +17,7 @@ struct RunModels {
   std::filesystem::path run_dir;
   io::ExperimentConfig config;
   data::Dataset source_test, target_test;
+  data::Dataset target_validation;  // the labelled target training images the run held out (target.validation); may be empty
   models::FanNet source{nullptr};  // the stage-1 network (frozen in stage 2)
   models::FanNet target{nullptr};  // the adapted network; null before stage 2
   io::Stage stage = io::Stage::kSource;  // where the checkpoint stands

@@ -3,11 +3,13 @@
 #include "core/test_util.h"
 
 #include "core/analysis/domain_distance.h"
+#include "core/analysis/ensemble.h"
 #include "core/analysis/features.h"
 #include "core/analysis/figures.h"
 #include "core/data/image_io.h"
 #include "core/io/config.h"
 #include "core/io/run_dir.h"
+#include "core/train/evaluation.h"
 #include "core/train/experiment.h"
 #include "core/util/error.h"
 
@@ -197,6 +199,71 @@ class TestAnalysis : public QObject {
     const auto plain = analysis::write_figures(run_dir, o, nullptr);
     QVERIFY(!plain.skipped.empty());
     QVERIFY(QString::fromStdString(plain.skipped.front()).contains("GUI build"));
+  }
+
+  // `fan ensemble`: draws of one seed averaged; runs holding out other images refused.
+  void ensembleAveragesTheDrawsSoftmax() {
+    test::write_synthetic_domains(data_.path(), 200, 80);
+    test::ScratchDir runs("fan-analysis-ensemble");
+    auto config_of = [&](const std::string& name, int seed) {
+      return json{{"name", name},
+                  {"source", {{"dataset", "mnist"}, {"protocol", "full"}}},
+                  {"target", {{"dataset", "usps"}, {"protocol", "full"}, {"validation", 30}}},
+                  {"data", {{"root", data_.path().string()}, {"framing", "stretch"}}},
+                  {"stage1", {{"epochs", 1}, {"batch_size", 32}, {"lr", 1e-3}}},
+                  {"stage2", {{"iterations", 8}, {"batch_size", 32}}},
+                  {"eval", {{"every", 8}, {"batch_size", 100}}},
+                  {"run", {{"log_every", 4}, {"checkpoint_every", 50}, {"preview_every", 0}}},
+                  {"seed", seed},
+                  {"threads", 1}};
+    };
+    const auto a = runs / "draw0", b = runs / "draw1", other_seed = runs / "seed2";
+    auto draw1 = config_of("draw1", 1);
+    draw1["stage1"]["from"] = a.string();
+    draw1["stage2"]["draw"] = 1;
+    for (const auto& [dir, config] : {std::pair{a, config_of("draw0", 1)}, std::pair{b, draw1},
+                                      std::pair{other_seed, config_of("seed2", 2)}}) {
+      train::Experiment experiment(io::ExperimentConfig::from_json(config), dir);
+      QVERIFY(experiment.run().finished());
+    }
+
+    const auto result = analysis::evaluate_ensemble({a, b});
+    QCOMPARE(result.members.size(), size_t{2});
+    QCOMPARE(result.test_images, int64_t{80});
+    QVERIFY(result.validation.has_value());
+    QCOMPARE(result.validation_images, int64_t{30});
+    // Each member alone is the run's own evaluation; the ensemble is the mean of their softmax outputs.
+    auto run_a = analysis::load_run(a), run_b = analysis::load_run(b);
+    QCOMPARE(result.members[0].test_top1, train::evaluate(run_a.target, run_a.target_test, 100).top1);
+    QCOMPARE(result.members[1].test_top1, train::evaluate(run_b.target, run_b.target_test, 100).top1);
+    QCOMPARE(*result.members[0].validation_top1, train::evaluate(run_a.target, run_a.target_validation, 100).top1);
+    // The draws really are two networks (else the average below would prove nothing).
+    const auto logits_a = train::predict_logits(run_a.target, run_a.target_test.images, 100);
+    const auto logits_b = train::predict_logits(run_b.target, run_b.target_test.images, 100);
+    QVERIFY(!torch::allclose(logits_a, logits_b));
+    const auto mean = (torch::softmax(logits_a.to(torch::kDouble), 1) + torch::softmax(logits_b.to(torch::kDouble), 1)) / 2;
+    const auto expected = train::evaluate_logits(mean, run_a.target_test.labels, 10);
+    QCOMPARE(result.test.top1, expected.top1);
+    QCOMPARE(result.test.confusion, expected.confusion);
+    // A run with itself is that run.
+    const auto twice = analysis::evaluate_ensemble({a, a});
+    QCOMPARE(twice.test.top1, result.members[0].test_top1);
+    QCOMPARE(twice.validation->top1, *result.members[0].validation_top1);
+    // Another seed holds out other images: refused, naming the run and why.
+    try {
+      analysis::evaluate_ensemble({a, other_seed});
+      QFAIL("runs holding out different images were ensembled");
+    } catch (const Error& e) {
+      QVERIFY2(QString(e.what()).contains(QString::fromStdString(other_seed.string())) &&
+                   QString(e.what()).contains("target.validation"),
+               e.what());
+    }
+    try {
+      analysis::evaluate_ensemble({a});
+      QFAIL("an ensemble of one run was accepted");
+    } catch (const Error& e) {
+      QVERIFY2(QString(e.what()).contains("at least two"), e.what());
+    }
   }
 
   void loadRunErrors() {
