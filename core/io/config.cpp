@@ -112,6 +112,7 @@ void add_paper_values(std::vector<FieldSpec>& s) {
       {"stage2.select", {"last (the last iterate)", ""}},
       {"stage2.information_maximization", {"— (not in the paper: an extension, SHOT 2020)", ""}},
       {"stage1.from", {"— (each run trains its own source network)", ""}},
+      {"stage1.draw", {"— (one source network per seed)", ""}},
       {"stage2.draw", {"— (one adaptation per run)", ""}},
       {"eval.every", {kSetting, ""}},
       {"eval.batch_size", {kSetting, ""}},
@@ -219,6 +220,11 @@ std::vector<FieldSpec> make_schema() {
                     "must have finished, with the same data, networks, stage-1 losses, settings and seed; only "
                     "stage 2, evaluation and run fields may differ): stage 2 again, e.g. with another "
                     "stage2.draw; empty: train stage 1"));
+  s.push_back(ranged(field("stage1.draw", FieldType::kInt, 0, "stage 1", "",
+                           "Which draw of stage 1's randomness (the networks' initial weights, the source batch "
+                           "order) from the same seed: 0 = the run's own; another number trains another source "
+                           "network on the same data (the same protocol sample and held-out images), to see how far "
+                           "stage 1 alone moves a result"), 0, 1000000));
   s.push_back(ranged(field("stage2.iterations", FieldType::kInt, 3000, "stage 2", "steps",
                            "Adaptation iterations: each updates D on a source and a target batch, then the target network"), 0, 10000000));
   s.push_back(ranged(field("stage2.batch_size", FieldType::kInt, 128, "stage 2", "images/domain",
@@ -648,6 +654,7 @@ ExperimentConfig ExperimentConfig::from_json(const json& raw, const std::string&
   c.eval_live_embedding_images = j["eval"]["live_embedding_images"];
   c.stage2_select = j["stage2"]["select"];
   c.stage1_from = j["stage1"]["from"];
+  c.stage1_draw = j["stage1"]["draw"];
   c.stage2_draw = j["stage2"]["draw"];
   c.log_every = j["run"]["log_every"];
   c.checkpoint_every = j["run"]["checkpoint_every"];

@@ -48,6 +48,7 @@ struct ExperimentConfig {
   int64_t eval_every = 500, eval_batch_size = 1000;
   int64_t eval_images = 1000;  // the curves' evaluations: a fixed subset per test set (0: all)
   std::string stage1_from;  // stage1.from: a run directory whose stage-1 network this run adapts ("": train one)
+  int64_t stage1_draw = 0;  // stage1.draw: 0 = stage 1 draws from the seed as always; k > 0 another draw
   int64_t stage2_draw = 0;  // stage2.draw: 0 = stage 2 draws from the seed as always; k > 0 another draw
   std::string stage2_select = "last";  // "last" or a validator name: the network reported as selected
   int64_t eval_validator_images = 1000;  // unlabelled target training images for the validators (0: off)

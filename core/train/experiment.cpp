@@ -320,7 +320,8 @@ void Experiment::load_data() {
 }
 
 void Experiment::build_networks() {
-  torch::manual_seed(config_.seed);
+  // stage1.draw k: other initial weights (the discriminator's too) from the same seed.
+  torch::manual_seed(stage1_seed(0) & 0x7FFFFFFFFFFFFFFFULL);
   const auto options = config_.net_options(source_train_->num_classes());
   source_net_ = models::FanNet(options);
   target_net_ = models::FanNet(options);
@@ -588,7 +589,7 @@ void Experiment::run_stage(StageLoop& loop, EventSink& sink, StopToken& stop) {
 void Experiment::run_stage1(EventSink& sink, StopToken& stop) {
   if (group_) broadcast_networks({source_net_.get()});  // every rank starts from rank 0's weights
   data::BatchStream batcher(source_train_, config_.stage1_batch_size,
-                            static_cast<uint64_t>(config_.seed) ^ kSourceBatchSalt, /*augment=*/true, config_.workers);
+                            stage1_seed(kSourceBatchSalt), /*augment=*/true, config_.workers);
   const int64_t per_epoch = batcher.batches_per_epoch();
   const int64_t eval_every_epochs = std::max<int64_t>(1, config_.stage1_epochs / kStage1Evaluations);
   StageLoop loop;
@@ -899,6 +900,11 @@ io::Results Experiment::stopped(int stage, EventSink& sink) {
   auto r = results("stopped");
   sink.on_finished(r);
   return r;
+}
+
+uint64_t Experiment::stage1_seed(uint64_t salt) const {
+  // Draw 0 is the seed itself (salt 0: the networks' initialisation, as before stage1.draw existed).
+  return (static_cast<uint64_t>(config_.seed) ^ salt) + static_cast<uint64_t>(config_.stage1_draw) * kDrawStride;
 }
 
 uint64_t Experiment::stage2_seed(uint64_t salt) const {

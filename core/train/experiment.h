@@ -109,6 +109,8 @@ class Experiment {
   // Stage 2 starts: the target network from the source network, the adapter (a new discriminator for
   // stage2.draw > 0), the checkpoint.
   void start_stage2();
+  // A stage-1 seed stream: the run's seed with its salt, moved by stage1.draw (draw 0: the seed's own).
+  uint64_t stage1_seed(uint64_t salt) const;
   // A stage-2 seed stream: the run's seed with its salt, moved by stage2.draw (draw 0: the seed's own).
   uint64_t stage2_seed(uint64_t salt) const;
   void make_adapter();

@@ -5,6 +5,8 @@
 #include "core/data/domain.h"
 
 #include "core/analysis/curves.h"
+#include "core/analysis/ensemble.h"
+#include "core/analysis/features.h"
 #include "core/analysis/rank_study.h"
 #include "core/io/config.h"
 #include "core/io/run_dir.h"
@@ -513,6 +515,38 @@ class TestTraining : public QObject {
     QVERIFY(test::error_of([&] { train::Experiment refused(io::ExperimentConfig::from_json(early), runs / "refused"); })
                 .contains("has not finished"));
     QVERIFY(!std::filesystem::exists(runs / "refused"));
+  }
+
+  // stage1.draw: another source network from the same seed (other initial weights and source batches), on
+  // the same images: the same protocol sample and held-out target images, so its run can join draw 0's in
+  // an ensemble; a run adapting its stage-1 network must name the same draw.
+  void stageOneDrawTrainsAnotherSourceNetworkOnTheSameImages() {
+    test::ScratchDir runs;
+    auto base = tiny_config(data_.path());
+    base["target"]["validation"] = 20;
+    train::Experiment(io::ExperimentConfig::from_json(base), runs / "draw0").run();
+    auto other = base;
+    other["stage1"]["draw"] = 1;
+    train::Experiment(io::ExperimentConfig::from_json(other), runs / "draw1").run();
+    std::vector<json> first_steps;
+    for (const auto* dir : {"draw0", "draw1"})
+      for (const auto& r : comparable_metrics(runs / dir))
+        if (r["stage"] == 1 && r["type"] == "step") {
+          first_steps.push_back(r);
+          break;
+        }
+    QCOMPARE(first_steps.size(), size_t{2});
+    QVERIFY(first_steps[0]["losses"] != first_steps[1]["losses"]);  // another network from step 1
+    const auto a = analysis::load_run(runs / "draw0"), b = analysis::load_run(runs / "draw1");
+    QVERIFY(!torch::equal(a.source->parameters().front(), b.source->parameters().front()));
+    QCOMPARE(b.target_validation.size(), int64_t{20});
+    QVERIFY(torch::equal(a.target_validation.images, b.target_validation.images));
+    QCOMPARE(analysis::evaluate_ensemble({runs / "draw0", runs / "draw1"}).validation_images, int64_t{20});
+    auto adopt = base;  // stage1.draw 0 (the default) cannot take draw 1's network
+    adopt["stage1"]["from"] = (runs / "draw1").string();
+    const auto error =
+        test::error_of([&] { train::Experiment refused(io::ExperimentConfig::from_json(adopt), runs / "refused"); });
+    QVERIFY2(error.contains("stage1.draw"), qPrintable(error));
   }
 
   // stage2.source_prior = target_estimate: the AdaBN estimate of the target's class
